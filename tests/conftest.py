@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from tests.pulse import VirtualAudio, missing_tools, start_virtual_audio
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # PortAudio (imported by sounddevice) routes ALSA's default device through
+    # PulseAudio only if the server is up before it initialises, so start it
+    # before any test module is collected.
+    if not missing_tools():
+        start_virtual_audio()
+
+
+@pytest.fixture(scope="session")
+def virtual_audio() -> Iterator[VirtualAudio]:
+    """PulseAudio with a virtual speaker and microphone (see tests/pulse.py)."""
+    missing = missing_tools()
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must provide {', '.join(missing)}: .ci/run installs them")
+        pytest.skip(f"needs {', '.join(missing)} (apt-get install pulseaudio pulseaudio-utils)")
+    yield start_virtual_audio()
