@@ -326,8 +326,11 @@ def test_not_understood_gives_a_hint_for_the_state() -> None:
     sim = Sim.new(screened=False)
     assert "yes or no" in sim.said()[-1]
     actions = sim.say("banana bread")
-    assert any("didn't catch that" in a.text and "yes or no" in a.text
-               for a in actions if isinstance(a, Say))
+    assert any(
+        "didn't catch that" in a.text and "yes or no" in a.text
+        for a in actions
+        if isinstance(a, Say)
+    )
     sim.say("no")
     sim.say("start the foam roller")
     sim.say("ready")
@@ -502,3 +505,22 @@ def test_device_lost_pauses_the_routine() -> None:
     assert any("microphone was lost" in s for s in sim.said())
     sim.feed(DeviceRestored(sim.now))
     assert "Say resume" in sim.said()[-1]
+
+
+def test_stop_during_screening_returns_to_the_question() -> None:
+    sim = Sim.new(screened=False)
+    sim.say("stop")
+    sim.say("no")
+    assert sim.state is State.SCREENING
+    sim.say("start rotation")
+    assert sim.coach.routine is None
+
+
+def test_stop_during_pain_followup_keeps_the_protocol() -> None:
+    sim = _to_state("hold")
+    sim.say("pain")
+    actions = sim.say("stop")
+    assert isinstance(actions[0], StopAll)
+    assert sim.state is State.PAIN_FOLLOWUP
+    sim.say("two")
+    assert [r for r in sim.records() if isinstance(r, PainReported)][-1].rating == 2

@@ -290,6 +290,9 @@ class Coach:
             self._await = None
             if event.intent == "PainStop":
                 self._pain_stop(out, event.now)
+            elif self.state is State.PAIN_FOLLOWUP:
+                # Already in the pain protocol: keep it, only silence and ask again.
+                out.say("How strong is the pain, from zero to ten?", SayKind.PROMPT)
             else:
                 self._stop(out, event.now)
         elif isinstance(event, SessionStart):
@@ -585,6 +588,10 @@ class Coach:
             out.say("I don't know that routine. Say list routines to hear them.", SayKind.PROMPT)
             return
         routine = self.book.get(routine_id)
+        if self.memory.screening_condition is None:
+            self.state = State.SCREENING
+            out.say(self.book.precautions.screening_question, SayKind.PROMPT)
+            return
         if self.memory.screening_condition:
             out.say(self._screening_lock_text(), SayKind.SAFETY)
             return
@@ -754,14 +761,12 @@ class Coach:
         entries: list[tuple[float, Callable[[_Out, float], None]]] = []
         halfway = length >= 10
         if halfway:
-            entries.append(
-                (now + length / 2, lambda o, t: o.say("Halfway. Keep breathing.", SayKind.BREATH))
-            )
+            entries.append((now + length / 2, _speak("Halfway. Keep breathing.", SayKind.BREATH)))
         for k in (3, 2, 1):
             at = length - k
             if at < 1 or (halfway and at <= length / 2 + 1):
                 continue
-            entries.append((now + at, lambda o, t, k=k: o.say(number_word(k), SayKind.COUNT)))
+            entries.append((now + at, _speak(number_word(k), SayKind.COUNT)))
         entries.append((now + length, self._end_hold))
         self._set_schedule(entries)
 
@@ -853,13 +858,8 @@ class Coach:
             count = self.settings.get_ready_s * self.timing
             entries: list[tuple[float, Callable[[_Out, float], None]]] = []
             for i, k in enumerate((3, 2, 1)):
-                entries.append(
-                    (
-                        now + count * (i + 1) / 4,
-                        lambda o, t, k=k: o.say(number_word(k), SayKind.COUNT),
-                    )
-                )
-            entries.append((now + count, lambda o, t: self._resume_hold(o, t)))
+                entries.append((now + count * (i + 1) / 4, _speak(number_word(k), SayKind.COUNT)))
+            entries.append((now + count, self._start_hold))
             self._set_schedule(entries)
             return
         out.say("Resuming.", SayKind.INFO)
@@ -870,9 +870,6 @@ class Coach:
             self._await = out.say("Say ready when you are in position.", SayKind.PROMPT)
         else:
             self._start_move(out, now)
-
-    def _resume_hold(self, out: _Out, now: float) -> None:
-        self._start_hold(out, now)
 
     def _jump(self, out: _Out, now: float, delta: int) -> None:
         run = self._run
@@ -922,6 +919,9 @@ class Coach:
                 "Good. The routine is paused. Say resume to go on, next to skip, or end session.",
                 SayKind.PROMPT,
             )
+        elif self.memory.screening_condition is None:
+            self.state = State.SCREENING
+            out.say("Good. " + self.book.precautions.screening_question, SayKind.PROMPT)
         else:
             self.state = State.IDLE
             out.say("Good. Say help to hear what you can say.", SayKind.PROMPT)
@@ -988,6 +988,15 @@ class Coach:
             "I can no longer hear you: the microphone was lost. Waiting for it to come back.",
             SayKind.SAFETY,
         )
+
+
+def _speak(text: str, kind: SayKind) -> Callable[[_Out, float], None]:
+    """A scheduled line (a count, a halfway cue)."""
+
+    def fire(out: _Out, now: float) -> None:
+        out.say(text, kind)
+
+    return fire
 
 
 def _spoken_minutes(minutes: int) -> str:

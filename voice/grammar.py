@@ -117,7 +117,7 @@ class Grammar:
         norm = normalize(text)
         if not norm:
             return None
-        for skip in ((), self._skip_words):
+        for skip in ([], self._skip_words):
             result = recognize(norm, self._intents, slot_lists=self._slot_lists, skip_words=skip)
             if result is not None:
                 slots = {name: _slot_value(e.value) for name, e in result.entities.items()}
