@@ -25,3 +25,11 @@ def virtual_audio() -> Iterator[VirtualAudio]:
             pytest.fail(f"CI must provide {', '.join(missing)}: .ci/run installs them")
         pytest.skip(f"needs {', '.join(missing)} (apt-get install pulseaudio pulseaudio-utils)")
     yield start_virtual_audio()
+
+
+@pytest.fixture(autouse=True)
+def isolated_data_dir(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every test (and every process it starts) gets its own safety memory, never the user's."""
+    monkeypatch.setenv("BACKCOACH_DATA", str(tmp_path_factory.mktemp("backcoach-data")))

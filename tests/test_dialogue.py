@@ -524,3 +524,13 @@ def test_stop_during_pain_followup_keeps_the_protocol() -> None:
     assert sim.state is State.PAIN_FOLLOWUP
     sim.say("two")
     assert [r for r in sim.records() if isinstance(r, PainReported)][-1].rating == 2
+
+
+def test_pain_right_after_a_routine_locks_its_region() -> None:
+    sim = Sim.new()
+    finish_routine(sim, "rotation")
+    sim.say("ouch")
+    sim.say("five")
+    report = [r for r in sim.records() if isinstance(r, PainReported)][-1]
+    assert report.routine == "rotation" and report.region == "lumbar"
+    assert report.locked_until is not None

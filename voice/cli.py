@@ -21,6 +21,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "voice.commands.session",
     "voice.commands.routines",
     "voice.commands.precautions",
+    "voice.commands.history",
+    "voice.commands.profile",
 )
 
 

@@ -256,6 +256,7 @@ class Coach:
         self._pending_routine: str | None = None
         self._stopped_routine: Routine | None = None
         self._stopped_step: int | None = None
+        self._finished_routine: Routine | None = None
         self._await: int | None = None
         """Utterance whose end moves the dialogue on."""
         self._timer_at: float | None = None
@@ -809,6 +810,7 @@ class Coach:
             SayKind.INFO,
         )
         self._close_run(out, now, Outcome.COMPLETED)
+        self._finished_routine = routine
         self.state = State.FINISHED
 
     def _close_run(self, out: _Out, now: float, outcome: Outcome) -> None:
@@ -929,6 +931,9 @@ class Coach:
     def _pain_stop(self, out: _Out, now: float, already_stopped: bool = False) -> None:
         run = self._run
         routine = run.routine if run else self._stopped_routine
+        if routine is None and self.state is State.FINISHED:
+            # Pain right after a routine most likely comes from that routine.
+            routine = self._finished_routine
         step = (run.move.step_index + 1) if run else self._stopped_step
         if not already_stopped:
             out.cue(CueKind.ALERT)

@@ -11,9 +11,9 @@ from typing import IO
 from voice.dialogue import Coach
 from voice.errors import BadInput
 from voice.grammar import load_grammar
-from voice.memory import InMemoryStore, Store
 from voice.routines import load_book
 from voice.session import CaptionOutput, RealClock, SessionRunner, VirtualClock
+from voice.store import open_store
 from voice.transcript import Transcript
 
 __all__ = ["SessionOptions", "run_session"]
@@ -32,10 +32,6 @@ class SessionOptions:
     routine: str | None = None
 
 
-def open_store(data_dir: Path | None) -> Store:
-    return InMemoryStore()
-
-
 def run_session(options: SessionOptions, stdin: IO[str], stdout: IO[str]) -> int:
     book = load_book()
     if options.routine and options.routine not in book.routines:
@@ -44,6 +40,8 @@ def run_session(options: SessionOptions, stdin: IO[str], stdout: IO[str]) -> int
         )
     grammar = load_grammar(book)
     store = open_store(options.data_dir)
+    for notice in store.notices:
+        stdout.write(f"backcoach: {notice}\n")
     clock = VirtualClock(time.time()) if options.fast else RealClock()
     transcript = Transcript(options.transcript, clock.now())
     coach = Coach(book, store.snapshot(clock.now()))
