@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from voice.actions import (
     Action,
     Cue,
+    CueKind,
     IntentHeard,
     Persist,
     Say,
@@ -127,6 +128,9 @@ class Sim:
 
     def said_with_time(self) -> list[tuple[float, str]]:
         return [(t, a.text) for t, a in self.log if isinstance(a, Say)]
+
+    def cue_times(self, kind: CueKind) -> list[float]:
+        return [t for t, a in self.log if isinstance(a, Cue) and a.kind is kind]
 
     def records(self) -> list[object]:
         return [a.record for _, a in self.log if isinstance(a, Persist)]

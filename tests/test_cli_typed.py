@@ -15,10 +15,18 @@ from voice.paths import routines_dir
 BACKCOACH = [sys.executable, "-m", "voice"]
 
 
-def run_cli(args: list[str], stdin: str = "", env: dict[str, str] | None = None,
-            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*BACKCOACH, *args], input=stdin, capture_output=True, text=True,
-                          timeout=120, env={**os.environ, **(env or {})}, cwd=cwd)
+def run_cli(
+    args: list[str], stdin: str = "", env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*BACKCOACH, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+    )
 
 
 def read_events(path: Path) -> list[dict[str, object]]:
@@ -28,9 +36,18 @@ def read_events(path: Path) -> list[dict[str, object]]:
 def test_scripted_typed_session_completes_a_routine_fast(tmp_path: Path) -> None:
     transcript = tmp_path / "t.jsonl"
     started = time.monotonic()
-    result = run_cli(["session", "--text", "--fast", "--transcript", str(transcript),
-                      "--data-dir", str(tmp_path / "data")],
-                     stdin="no\nstart rotation\nready\nend session\n")
+    result = run_cli(
+        [
+            "session",
+            "--text",
+            "--fast",
+            "--transcript",
+            str(transcript),
+            "--data-dir",
+            str(tmp_path / "data"),
+        ],
+        stdin="no\nstart rotation\nready\nend session\n",
+    )
     elapsed = time.monotonic() - started
     assert result.returncode == 0, result.stderr
     assert "Hold." in result.stdout and "Well done" in result.stdout
@@ -39,8 +56,17 @@ def test_scripted_typed_session_completes_a_routine_fast(tmp_path: Path) -> None
     assert {"say", "heard", "intent", "state", "cue"} <= kinds
     assert all(isinstance(e["t"], float | int) for e in events)
     states = [e["state"] for e in events if e["event"] == "state"]
-    for state in ("screening", "idle", "briefing", "waiting", "step", "hold", "rest", "finished",
-                  "ended"):
+    for state in (
+        "screening",
+        "idle",
+        "briefing",
+        "waiting",
+        "step",
+        "hold",
+        "rest",
+        "finished",
+        "ended",
+    ):
         assert state in states, state
     says = [e["text"] for e in events if e["event"] == "say"]
     assert "Breathe out." in says and says.count("Hold.") == 2
@@ -52,8 +78,10 @@ def test_scripted_typed_session_completes_a_routine_fast(tmp_path: Path) -> None
 
 def test_scripted_pain_protocol_in_transcript(tmp_path: Path) -> None:
     transcript = tmp_path / "t.jsonl"
-    result = run_cli(["session", "--text", "--fast", "--transcript", str(transcript)],
-                     stdin="no\nstart hand extension\nstop\nyes\neight\nstart rotation\n")
+    result = run_cli(
+        ["session", "--text", "--fast", "--transcript", str(transcript)],
+        stdin="no\nstart hand extension\nstop\nyes\neight\nstart rotation\n",
+    )
     assert result.returncode == 0, result.stderr
     events = read_events(transcript)
     stops = [e for e in events if e["event"] == "stop"]
@@ -68,8 +96,9 @@ def test_scripted_pain_protocol_in_transcript(tmp_path: Path) -> None:
 
 
 def test_session_with_routine_option_and_eof(tmp_path: Path) -> None:
-    result = run_cli(["session", "--text", "--fast", "--routine", "hand_extension"],
-                     stdin="no\nready\n")
+    result = run_cli(
+        ["session", "--text", "--fast", "--routine", "hand_extension"], stdin="no\nready\n"
+    )
     assert result.returncode == 0, result.stderr
     assert "Starting the hand extension" in result.stdout
     assert "Well done" in result.stdout
@@ -87,8 +116,14 @@ def test_routines_and_precautions_commands() -> None:
     result = run_cli(["routines", "--json"])
     assert result.returncode == 0
     rows = [json.loads(line) for line in result.stdout.splitlines()]
-    assert {r["id"] for r in rows} == {"bed_edge", "hug_from_behind", "tight_hug",
-                                       "hand_extension", "rotation", "foam_roller"}
+    assert {r["id"] for r in rows} == {
+        "bed_edge",
+        "hug_from_behind",
+        "tight_hug",
+        "hand_extension",
+        "rotation",
+        "foam_roller",
+    }
     assert next(r for r in rows if r["id"] == "tight_hug")["partner"]
     text = run_cli(["routines"])
     assert "start spine rotation" in text.stdout

@@ -72,7 +72,7 @@ def test_hold_counts_down_on_time() -> None:
     sim.say("start hand extension")
     sim.say("ready")
     sim.run_until_user_turn(limit_s=0)  # nothing fires before time passes
-    hold_start = [t for t, a in sim.log if isinstance(a, Cue) and a.kind is CueKind.HOLD_START][0]
+    hold_start = sim.cue_times(CueKind.HOLD_START)[0]
     sim.advance(15.5)
     timed = {text: t - hold_start for t, text in sim.said_with_time() if t >= hold_start}
     assert timed["Hold."] == 0
@@ -80,7 +80,7 @@ def test_hold_counts_down_on_time() -> None:
     assert timed["three"] == pytest.approx(12)
     assert timed["two"] == pytest.approx(13)
     assert timed["one"] == pytest.approx(14)
-    end = [t for t, a in sim.log if isinstance(a, Cue) and a.kind is CueKind.HOLD_END][0]
+    end = sim.cue_times(CueKind.HOLD_END)[0]
     assert end - hold_start == pytest.approx(15)
 
 
@@ -251,10 +251,10 @@ def test_pause_freezes_and_resume_restarts_the_hold_after_get_ready() -> None:
     sim.say("resume")
     assert "Get ready." in sim.said(mark)
     sim.advance(3.01)
-    starts = [t for t, a in sim.log if isinstance(a, Cue) and a.kind is CueKind.HOLD_START]
+    starts = sim.cue_times(CueKind.HOLD_START)
     assert starts[-1] == pytest.approx(resumed_at + 3.0)
     sim.advance(15)
-    ends = [t for t, a in sim.log if isinstance(a, Cue) and a.kind is CueKind.HOLD_END]
+    ends = sim.cue_times(CueKind.HOLD_END)
     assert ends[-1] - starts[-1] == pytest.approx(15.0)  # the whole hold again
 
 
@@ -305,7 +305,7 @@ def test_slower_stretches_rest_between_reps() -> None:
         sim.say("ready")
         sim.advance(60)
         times = [t for t, text in sim.said_with_time() if text in ("Rep two of three.",)]
-        end = [t for t, a in sim.log if isinstance(a, Cue) and a.kind is CueKind.HOLD_END][0]
+        end = sim.cue_times(CueKind.HOLD_END)[0]
         return times[0] - end
 
     assert rest_gap(["slower"]) > rest_gap([])

@@ -118,7 +118,9 @@ def test_stop_and_pain_inside_longer_utterances(text: str, intent: str) -> None:
     assert spotted is not None and spotted.intent == intent
 
 
-@pytest.mark.parametrize("text", ["", "banana bread", "the weather is nice", "stopwatch", "painter"])
+@pytest.mark.parametrize(
+    "text", ["", "banana bread", "the weather is nice", "stopwatch", "painter"]
+)
 def test_unrelated_text_is_no_command(text: str) -> None:
     assert grammar().parse(text) is None
 

@@ -21,9 +21,20 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pytest.fail("hatchling is missing: pip install -e '.[dev]'")
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-q",
-         "-w", str(out), str(ROOT)],
-        check=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-build-isolation",
+            "--no-deps",
+            "-q",
+            "-w",
+            str(out),
+            str(ROOT),
+        ],
+        check=True,
+        timeout=300,
     )
     (path,) = out.glob("backcoach-*.whl")
     return path
@@ -31,8 +42,15 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_wheel_contains_data_and_model(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
-    for routine in ("bed_edge", "hug_from_behind", "tight_hug", "hand_extension", "rotation",
-                    "foam_roller", "precautions"):
+    for routine in (
+        "bed_edge",
+        "hug_from_behind",
+        "tight_hug",
+        "hand_extension",
+        "rotation",
+        "foam_roller",
+        "precautions",
+    ):
         assert f"voice/routines/{routine}.yaml" in names
     assert "voice/grammars/en/commands.yaml" in names
     assert "voice/models/microwakeword-stop/stop.tflite" in names
@@ -49,9 +67,17 @@ def test_installed_wheel_runs_from_another_folder(wheel: Path, tmp_path: Path) -
     elsewhere.mkdir()
     env = {**os.environ, "PYTHONPATH": str(site)}
     result = subprocess.run(
-        [sys.executable, "-c", "import voice, sys; print(voice.__file__); "
-         "from voice.cli import main; sys.exit(main(['routines', '--json']))"],
-        cwd=elsewhere, env=env, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-c",
+            "import voice, sys; print(voice.__file__); "
+            "from voice.cli import main; sys.exit(main(['routines', '--json']))",
+        ],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -59,8 +85,12 @@ def test_installed_wheel_runs_from_another_folder(wheel: Path, tmp_path: Path) -
     assert len([json.loads(line) for line in lines[1:]]) == 6
     session = subprocess.run(
         [sys.executable, "-m", "voice", "session", "--text", "--fast"],
-        input="no\nstart the foam roller\nready\n", cwd=elsewhere, env=env,
-        capture_output=True, text=True, timeout=60,
+        input="no\nstart the foam roller\nready\n",
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert session.returncode == 0, session.stderr
     assert "Well done" in session.stdout

@@ -26,7 +26,10 @@ def test_all_six_routines_load_with_their_article_facts() -> None:
     assert all(10 <= s.hold_s <= 20 and s.reps > 1 for s in hand)
     rotation = [s for s in book.get("rotation").steps if s.sides]
     assert rotation and set(rotation[0].sides) == {"left", "right"}
-    for partner_routine, size in (("hug_from_behind", "stronger"), ("tight_hug", "equal or greater")):
+    for partner_routine, size in (
+        ("hug_from_behind", "stronger"),
+        ("tight_hug", "equal or greater"),
+    ):
         routine = book.get(partner_routine)
         assert routine.partner is not None and size in routine.partner.size
         assert any(s.wait_for is Signal.NOW and s.partner_cue for s in routine.steps)
@@ -37,12 +40,29 @@ def test_all_six_routines_load_with_their_article_facts() -> None:
 def test_precautions_cover_the_article_and_red_flags() -> None:
     p = load_book().precautions
     text = " ".join(p.spoken()).lower()
-    for phrase in ("too often", "sharp or burning pain", "chiropractor", "physical therapist",
-                   "osteoarthritis", "osteopenia", "twenty to thirty minutes"):
+    for phrase in (
+        "too often",
+        "sharp or burning pain",
+        "chiropractor",
+        "physical therapist",
+        "osteoarthritis",
+        "osteopenia",
+        "twenty to thirty minutes",
+    ):
         assert phrase in text, phrase
     flags = " ".join(p.red_flags).lower()
-    for phrase in ("genitals", "buttocks", "inner thighs", "bladder or bowel", "both legs",
-                   "trouble walking", "fall or an accident", "fever", "weight loss", "chest pain"):
+    for phrase in (
+        "genitals",
+        "buttocks",
+        "inner thighs",
+        "bladder or bowel",
+        "both legs",
+        "trouble walking",
+        "fall or an accident",
+        "fever",
+        "weight loss",
+        "chest pain",
+    ):
         assert phrase in flags, phrase
 
 
@@ -82,7 +102,12 @@ BROKEN = [
 
 @pytest.mark.parametrize(("file", "change", "field", "step", "problem"), BROKEN)
 def test_broken_routine_file_names_file_routine_step_and_field(
-    tmp_path: Path, file: str, change, field: str, step: int | None, problem: str  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    file: str,
+    change,
+    field: str,
+    step: int | None,
+    problem: str,  # type: ignore[no-untyped-def]
 ) -> None:
     folder = _copy(tmp_path)
     _edit(folder, file, change)
