@@ -23,6 +23,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "voice.commands.precautions",
     "voice.commands.history",
     "voice.commands.profile",
+    "voice.commands.say",
+    "voice.commands.voices",
 )
 
 
