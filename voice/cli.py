@@ -25,6 +25,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "voice.commands.profile",
     "voice.commands.say",
     "voice.commands.voices",
+    "voice.commands.recognize",
+    "voice.commands.model",
 )
 
 

@@ -1,0 +1,129 @@
+"""pocketsphinx engine on real human recordings (the zero-download fallback)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from tests.asr_helpers import feed, heard_stop, human_clips
+from voice.asr.base import Recognizer
+from voice.audio_input import wav_to_pcm16k
+from voice.errors import BadInput
+
+if importlib.util.find_spec("pocketsphinx") is None:
+    pytest.skip("pocketsphinx is not installed (pip install pocketsphinx)", allow_module_level=True)
+
+from voice.asr.sphinx_engine import SphinxRecognizer, _jsgf
+
+PHRASES = [
+    "stop",
+    "stop stop",
+    "stop it",
+    "cancel",
+    "stop pain",
+    "pain",
+    "ouch",
+    "it hurts",
+    "yes",
+    "okay",
+    "no",
+    "not yet",
+    "next",
+    "pause",
+    "resume",
+    "go on",
+    "go back",
+    "repeat",
+    "ready",
+    "start rotation",
+    "slower",
+    "faster",
+]
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> SphinxRecognizer:
+    return SphinxRecognizer(PHRASES)
+
+
+def test_is_a_recognizer(recognizer: SphinxRecognizer) -> None:
+    assert isinstance(recognizer, Recognizer)
+    assert recognizer.name == "pocketsphinx"
+
+
+def test_human_stop_clips_are_heard_as_stop(recognizer: SphinxRecognizer) -> None:
+    clips = human_clips("stop")
+    heard = sum(heard_stop(feed(recognizer, wav_to_pcm16k(c))) for c in clips)
+    # Benchmarked 28-29 of 30; the bound leaves room for platform differences.
+    assert heard >= 26, f"only {heard}/{len(clips)} human 'stop' clips heard"
+
+
+def test_other_words_are_rarely_stop(recognizer: SphinxRecognizer) -> None:
+    labels = ("yes", "no", "go", "up", "down", "left", "right", "on", "off")
+    clips = [c for label in labels for c in human_clips(label)]
+    false = [c.name for c in clips if heard_stop(feed(recognizer, wav_to_pcm16k(c)))]
+    # Benchmarked about 2.6% (target 3%); most come from no/go/down, which the
+    # microWakeWord model also confuses with stop.
+    assert len(false) <= 0.05 * len(clips), f"false stops: {false}"
+
+
+def test_silence_gives_nothing(recognizer: SphinxRecognizer) -> None:
+    for clip in human_clips("_silence_")[:10]:
+        results = feed(recognizer, wav_to_pcm16k(clip))
+        assert not any("stop" in h.text.split() for h in results), clip.name
+
+
+def test_yes_is_recognized_with_timestamps(recognizer: SphinxRecognizer) -> None:
+    finals = []
+    for clip in human_clips("yes")[:10]:
+        finals += [h for h in feed(recognizer, wav_to_pcm16k(clip)) if h.final and h.text]
+    yes = [h for h in finals if h.text == "yes"]
+    assert len(yes) >= 5
+    for h in yes:
+        assert 0.0 <= h.start_s < h.end_s <= 2.0
+        assert h.words and h.words[0].word == "yes"
+        assert 0.0 < h.confidence <= 1.0
+
+
+def test_stop_arrives_as_a_partial_before_the_final(recognizer: SphinxRecognizer) -> None:
+    partial_first = 0
+    for clip in human_clips("stop")[:10]:
+        results = feed(recognizer, wav_to_pcm16k(clip))
+        first = next((h for h in results if "stop" in h.text.split()), None)
+        if first is not None and not first.final:
+            partial_first += 1
+            assert first.source == "stop-spotter"
+    assert partial_first >= 7
+
+
+def test_partial_hypotheses_during_a_long_utterance(recognizer: SphinxRecognizer) -> None:
+    clip = wav_to_pcm16k(human_clips("yes")[0])
+    results = feed(recognizer, clip + b"\0" * 3200 + clip, tail_s=0.0)
+    assert any(not h.final and h.text for h in results), results
+
+
+def test_set_phrases_narrows_and_reports_missing_words() -> None:
+    recognizer = SphinxRecognizer(["stop", "yes", "flibbertigibbetx"])
+    assert recognizer.missing_words == {"flibbertigibbetx"}
+    assert recognizer.phrases == ["stop", "yes"]
+    with pytest.raises(BadInput, match="missing words"):
+        recognizer.set_phrases(["qwzxv"])
+
+
+def test_jsgf_shares_prefixes() -> None:
+    grammar = _jsgf(["stop", "stop it", "go on", "go back"])
+    assert "stop [ it ]" in grammar
+    assert "go ( on | back )" in grammar
+
+
+def test_set_phrases_mid_utterance_keeps_streaming(recognizer: SphinxRecognizer) -> None:
+    pcm = wav_to_pcm16k(human_clips("yes")[1])
+    recognizer.reset()
+    recognizer.accept(b"\0" * 4800 + pcm[:12000])
+    recognizer.set_phrases(["stop", "yes", "no"])
+    try:
+        recognizer.accept(pcm[12000:] + b"\0" * 19200)
+        recognizer.finish()
+    finally:
+        recognizer.set_phrases(PHRASES)

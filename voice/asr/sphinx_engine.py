@@ -1,0 +1,421 @@
+"""pocketsphinx recognizer: the zero-download fallback with the wheel's US-English model.
+
+Four parts run on the same audio (choices measured on the shared human set with
+benchmarks/asr_eval.py):
+
+- a grammar decoder (JSGF of the phrase list, factored into a word tree) over
+  utterances cut by pocketsphinx's endpointer (plus 0.3 s pre-roll); a result
+  that is not a whole phrase is rejected;
+- a free phone-loop decoder: the grammar words' acoustic score against it per
+  frame rejects out-of-grammar speech the grammar decoder forced onto a phrase;
+- a keyword spotter for "stop" (its own decoder), because the grammar decoder
+  alone heard only about half of the human "stop" clips (it prefers "start ...");
+- the microWakeWord stop model (`StopDetector`), which hears every "stop" but
+  also many other short words. "stop" counts only when the spotter and the stop
+  model agree, which keeps false stops on other words near 3%.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from voice.asr.base import BYTES_PER_SAMPLE, SAMPLE_RATE, Hypothesis, Word, normalize_phrases
+from voice.asr.stop_detector import StopDetector
+from voice.errors import BadInput, MissingRequirement
+
+__all__ = ["SphinxRecognizer", "SphinxSettings"]
+
+STOP_WORD = "stop"
+_FRAMES_PER_S = 100
+"""pocketsphinx analyses audio in 10 ms frames."""
+
+
+def _log(probability: float) -> float:
+    # pocketsphinx hands scores back as linear probabilities that underflow to 0.
+    return math.log(probability) if probability > 0 else -1e5
+
+
+@dataclass(frozen=True)
+class SphinxSettings:
+    """Tuning of the pocketsphinx recognizer (defaults measured on the human set)."""
+
+    stop_kws_threshold: float = 1e-25
+    """Keyword-spotting threshold for "stop" (likelihood ratio; smaller hears more)."""
+    stop_agree_s: float = 1.0
+    """Seconds: how far apart the spotter and the stop model may fire and still agree."""
+    stop_model_threshold: float = 0.5
+    """0..1 probability at which the microWakeWord stop model counts as fired."""
+    use_stop_model: bool = True
+    """Require the microWakeWord model to agree before "stop" counts."""
+    vad_window_s: float = 0.3
+    """Seconds of audio the endpointer looks at to decide speech starts or ends."""
+    vad_ratio: float = 0.9
+    """Fraction of that window that must be (non-)speech to switch."""
+    preroll_s: float = 0.3
+    """Seconds of audio before the endpointer's speech start also fed to the decoders:
+    the voice activity detector misses weak onsets such as the "s" of "stop"."""
+    min_score_per_frame: float = -4.0
+    """Grammar results whose acoustic log-likelihood ratio against a free phone loop
+    is below this (natural log per 10 ms frame) are rejected as out-of-grammar speech;
+    about -2.5 for a true command, -4.5 for another word (human set medians)."""
+    dither_lsb: float = 3.0
+    """Standard deviation (int16 steps) of noise added before decoding: exact
+    digital silence (WAV files, muted inputs) never occurs at a real microphone,
+    and clean espeak-ng files decoded worse than the same files with 20 dB noise."""
+    partials: bool = True
+    """Report partial grammar hypotheses during an utterance."""
+    partial_stable_s: float = 0.25
+    """Seconds of audio a partial grammar hypothesis must stay the same, and be a
+    whole phrase, before it is reported: mid-word paths flicker through words
+    like "enough" or "ow", and the safety path acts on every partial."""
+
+
+def _require_pocketsphinx() -> None:
+    if importlib.util.find_spec("pocketsphinx") is None:
+        raise MissingRequirement(
+            "the pocketsphinx engine needs the pocketsphinx package",
+            fix="pip install pocketsphinx",
+        )
+
+
+def _jsgf(phrases: list[str]) -> str:
+    """The phrases as one JSGF rule, factored into a word tree.
+
+    A flat list of several hundred alternatives makes pocketsphinx search every
+    sentence's first word separately (measured: real-time factor 0.27 for 586
+    sentences); sharing prefixes keeps the search small.
+    """
+    tree: dict[str, Any] = {}
+    for phrase in phrases:
+        node = tree
+        for word in phrase.split():
+            node = node.setdefault(word, {})
+        node[""] = {}  # end of a phrase
+    return f"#JSGF V1.0;\ngrammar backcoach;\npublic <command> = {_expand(tree)} ;\n"
+
+
+def _expand(node: dict[str, Any]) -> str:
+    alternatives = []
+    for word, child in node.items():
+        if not word:
+            continue
+        rest = {w: c for w, c in child.items() if w}
+        if not rest:
+            alternatives.append(word)
+        elif "" in child:
+            alternatives.append(f"{word} [ {_expand(rest)} ]")
+        else:
+            alternatives.append(f"{word} {_expand(rest)}")
+    return alternatives[0] if len(alternatives) == 1 else f"( {' | '.join(alternatives)} )"
+
+
+class SphinxRecognizer:
+    """Streaming, phrase-restricted recognizer on pocketsphinx 5 (see module doc)."""
+
+    name = "pocketsphinx"
+
+    def __init__(self, phrases: list[str], settings: SphinxSettings | None = None) -> None:
+        _require_pocketsphinx()
+        import pocketsphinx
+
+        self._ps = pocketsphinx
+        self.settings = settings or SphinxSettings()
+        self._grammar = self._new_decoder()
+        self._spotter = self._new_decoder()
+        self._configure_spotter()
+        self._phones = self._new_decoder()
+        self._phones.add_allphone_file(
+            "phones", self._ps.get_model_path("en-us/en-us-phone.lm.bin")
+        )
+        self._phones.activate_search("phones")
+        self._stop_model = (
+            StopDetector(threshold=self.settings.stop_model_threshold)
+            if self.settings.use_stop_model
+            else None
+        )
+        self.phrases: list[str] = []
+        self.missing_words: set[str] = set()
+        """Words missing from the pronunciation dictionary (their phrases are dropped)."""
+        self.set_phrases(phrases)
+        self.reset()
+
+    # -- construction -------------------------------------------------------
+
+    def _new_decoder(self) -> Any:
+        ps = self._ps
+        config = ps.Config(
+            hmm=ps.get_model_path("en-us/en-us"),
+            dict=ps.get_model_path("en-us/cmudict-en-us.dict"),
+            loglevel="FATAL",
+        )
+        return ps.Decoder(config)
+
+    def _configure_spotter(self) -> None:
+        # A keyword file is the only way to give the threshold through the API.
+        import tempfile
+        from pathlib import Path
+
+        with tempfile.TemporaryDirectory() as tmp:
+            keyfile = Path(tmp) / "stop.kws"
+            keyfile.write_text(f"{STOP_WORD} /{self.settings.stop_kws_threshold:g}/\n")
+            self._spotter.add_kws("stop", str(keyfile))
+        self._spotter.activate_search("stop")
+
+    def set_phrases(self, phrases: list[str]) -> None:
+        phrases = normalize_phrases(phrases)
+        decoder = self._grammar
+        missing = {
+            word
+            for phrase in phrases
+            for word in phrase.split()
+            if decoder.lookup_word(word) is None
+        }
+        usable = [p for p in phrases if not set(p.split()) & missing]
+        if not usable:
+            raise BadInput(
+                "none of the phrases can be recognized by pocketsphinx's US-English "
+                f"dictionary (missing words: {', '.join(sorted(missing))})"
+            )
+        if getattr(self, "_in_utt", False):
+            # pocketsphinx cannot switch searches inside an utterance; the words
+            # heard so far are dropped and the next speech frame starts afresh.
+            for other in self._decoders:
+                other.end_utt()
+            self._in_utt = False
+        self.missing_words = missing
+        self.phrases = usable
+        self._phrase_set = set(usable)
+        decoder.add_jsgf_string("commands", _jsgf(usable))
+        decoder.activate_search("commands")
+
+    # -- streaming ----------------------------------------------------------
+
+    def reset(self) -> None:
+        ps = self._ps
+        if getattr(self, "_in_utt", False):
+            for decoder in self._decoders:
+                decoder.end_utt()
+        self._dither = np.random.default_rng(0)  # fixed seed: repeatable results
+        self._endpointer = ps.Endpointer(
+            window=self.settings.vad_window_s, ratio=self.settings.vad_ratio
+        )
+        self._frame_bytes: int = self._endpointer.frame_bytes
+        frame_s = self._endpointer.frame_length
+        keep = int((self.settings.vad_window_s + self.settings.preroll_s) / frame_s) + 2
+        self._recent: deque[tuple[float, bytes]] = deque(maxlen=keep)
+        self._pending = b""
+        self._samples = 0
+        self._in_utt = False
+        self._utt_start_s = 0.0
+        self._last_partial = ""
+        self._candidate = ""
+        self._candidate_since = 0.0
+        self._stop_reported = False
+        self._spotter_hits: list[float] = []
+        self._model_hits: list[float] = []
+        if self._stop_model is not None:
+            self._stop_model.reset()
+
+    @property
+    def _decoders(self) -> tuple[Any, Any, Any]:
+        return (self._grammar, self._spotter, self._phones)
+
+    @property
+    def time_s(self) -> float:
+        """Seconds of audio fed since the last reset."""
+        return self._samples / SAMPLE_RATE
+
+    def accept(self, pcm: bytes) -> list[Hypothesis]:
+        results: list[Hypothesis] = []
+        if self._stop_model is not None:
+            self._model_hits.extend(t.time_s for t in self._stop_model.accept(pcm))
+        data = self._pending + pcm
+        n = self._frame_bytes
+        whole = len(data) - len(data) % n
+        self._pending = data[whole:]
+        for offset in range(0, whole, n):
+            frame = data[offset : offset + n]
+            self._recent.append((self.time_s, frame))
+            self._samples += n // BYTES_PER_SAMPLE
+            speech = self._endpointer.process(frame)
+            results.extend(self._after_frame(speech))
+        return results
+
+    def finish(self) -> list[Hypothesis]:
+        results: list[Hypothesis] = []
+        if self._pending:
+            self._samples += len(self._pending) // BYTES_PER_SAMPLE
+        if self._endpointer.in_speech:
+            # end_stream needs at least one sample; silence stands in for none.
+            tail = self._endpointer.end_stream(self._pending or bytes(BYTES_PER_SAMPLE))
+            self._pending = b""
+            if tail:
+                if not self._in_utt:
+                    self._start_utt()
+                self._feed(tail)
+            if self._in_utt:
+                results.extend(self._partial())
+                results.append(self._end_utt(self.time_s))
+        elif self._in_utt:
+            results.append(self._end_utt(self.time_s))
+        self._pending = b""
+        return results
+
+    def _after_frame(self, speech: bytes | None) -> list[Hypothesis]:
+        results: list[Hypothesis] = []
+        if speech is not None:
+            if not self._in_utt:
+                self._start_utt()
+            self._feed(speech)
+            results.extend(self._partial())
+        if self._in_utt and not self._endpointer.in_speech:
+            results.append(self._end_utt(self._endpointer.speech_end))
+        return results
+
+    def _start_utt(self) -> None:
+        for decoder in self._decoders:
+            decoder.start_utt()
+        self._in_utt = True
+        speech_start = float(self._endpointer.speech_start)
+        first = speech_start - self.settings.preroll_s
+        preroll = [f for t, f in self._recent if first - 1e-6 <= t < speech_start - 1e-6]
+        self._utt_start_s = max(0.0, speech_start - len(preroll) * self._endpointer.frame_length)
+        if preroll:
+            self._feed(b"".join(preroll))
+        self._last_partial = ""
+        self._candidate = ""
+        self._candidate_since = 0.0
+        self._stop_reported = False
+        self._spotter_hits = []
+
+    def _feed(self, speech: bytes) -> None:
+        # The stop spotter gets the audio as it is: with dither it heard one or
+        # two fewer of the 30 human "stop" clips.
+        self._spotter.process_raw(speech, False, False)
+        samples = np.frombuffer(speech, dtype="<i2").astype(np.float32)
+        samples += self._dither.normal(0.0, self.settings.dither_lsb, samples.size)
+        dithered = np.clip(samples, -32768, 32767).astype("<i2").tobytes()
+        self._grammar.process_raw(dithered, False, False)
+        self._phones.process_raw(dithered, False, False)
+        hyp = self._spotter.hyp()
+        if hyp is not None and hyp.hypstr and not self._spotter_hits:
+            self._spotter_hits.append(self.time_s)
+
+    def _stop_confirmed(self) -> bool:
+        if not self._spotter_hits:
+            return False
+        if self._stop_model is None:
+            return True
+        window = self.settings.stop_agree_s
+        return any(
+            abs(model - spot) <= window + 0.5
+            for model in self._model_hits
+            for spot in self._spotter_hits
+            if model >= self._utt_start_s - window
+        )
+
+    def _partial(self) -> list[Hypothesis]:
+        results: list[Hypothesis] = []
+        if not self._stop_reported and self._stop_confirmed():
+            self._stop_reported = True
+            results.append(
+                Hypothesis(
+                    text=STOP_WORD,
+                    final=False,
+                    start_s=self._utt_start_s,
+                    end_s=self.time_s,
+                    words=(Word(STOP_WORD, self._utt_start_s, self.time_s, 1.0),),
+                    source="stop-spotter",
+                )
+            )
+        if self.settings.partials:
+            hyp = self._grammar.hyp()
+            text = hyp.hypstr if hyp is not None else ""
+            if STOP_WORD in text.split() and not self._stop_confirmed():
+                # Mid-utterance grammar paths pass through "stop" on many words;
+                # the safety path would act on it, so only a confirmed stop counts.
+                text = ""
+            if text != self._candidate:
+                self._candidate, self._candidate_since = text, self.time_s
+            stable = self.time_s - self._candidate_since >= self.settings.partial_stable_s
+            if stable and text in self._phrase_set and text != self._last_partial:
+                self._last_partial = text
+                results.append(
+                    Hypothesis(
+                        text=text,
+                        final=False,
+                        start_s=self._utt_start_s,
+                        end_s=self.time_s,
+                        source="grammar",
+                    )
+                )
+        return results
+
+    def _end_utt(self, end_s: float) -> Hypothesis:
+        for decoder in self._decoders:
+            decoder.end_utt()
+        hyp = self._spotter.hyp()
+        if hyp is not None and hyp.hypstr and not self._spotter_hits:
+            self._spotter_hits.append(self.time_s)
+        self._in_utt = False
+        hyp = self._grammar.hyp()
+        heard = hyp.hypstr if hyp is not None else ""
+        segments = [
+            seg for seg in (self._grammar.seg() or []) if not seg.word.startswith(("<", "[", "("))
+        ]
+        score = self._score_per_frame(segments)
+        confidence = 1.0 / (1.0 + math.exp(-(score - self.settings.min_score_per_frame)))
+        words = tuple(
+            Word(
+                seg.word.split("(")[0],
+                self._utt_start_s + seg.start_frame / _FRAMES_PER_S,
+                self._utt_start_s + (seg.end_frame + 1) / _FRAMES_PER_S,
+                confidence,
+            )
+            for seg in segments
+        )
+        stop_ok = self._stop_confirmed()
+        text, rejected = heard, ""
+        if heard not in self._phrase_set:
+            text, rejected = "", f"not a whole phrase: {heard}" if heard else ""
+        elif score < self.settings.min_score_per_frame:
+            text, rejected = "", f"low score {score:.2f}/frame: {heard}"
+        elif STOP_WORD in heard.split() and not stop_ok:
+            # The grammar decoder turns many short words into "stop ..."; only the
+            # spotter and the stop model together are trusted with "stop".
+            text, rejected = "", f"stop not confirmed: {heard}"
+        if not text and stop_ok:
+            text, rejected = STOP_WORD, ""
+        return Hypothesis(
+            text=text,
+            final=True,
+            start_s=self._utt_start_s,
+            end_s=float(end_s),
+            words=words if text == heard else (),
+            confidence=confidence if text == heard else 1.0,
+            rejected=rejected,
+            source="stop-spotter" if text == STOP_WORD and heard != text else "grammar",
+        )
+
+    def _score_per_frame(self, segments: list[Any]) -> float:
+        """Acoustic log-likelihood ratio of the grammar words against the phone loop.
+
+        Natural log per frame over the frames the grammar's words cover; a word
+        the grammar forced onto other speech scores well below a true one.
+        """
+        if not segments:
+            return -math.inf
+        first, last = segments[0].start_frame, segments[-1].end_frame
+        grammar = sum(_log(seg.ascore) for seg in segments)
+        phones = 0.0
+        for seg in self._phones.seg() or []:
+            overlap = min(last, seg.end_frame) - max(first, seg.start_frame) + 1
+            if overlap > 0:
+                phones += _log(seg.ascore) * overlap / (seg.end_frame - seg.start_frame + 1)
+        return (grammar - phones) / (last - first + 1)
