@@ -534,3 +534,15 @@ def test_pain_right_after_a_routine_locks_its_region() -> None:
     report = [r for r in sim.records() if isinstance(r, PainReported)][-1]
     assert report.routine == "rotation" and report.region == "lumbar"
     assert report.locked_until is not None
+
+
+def test_every_line_on_the_beat_of_a_hold_is_pre_synthesized() -> None:
+    # A count that must be synthesized first would start late.
+    from voice.actions import SayKind
+    from voice.tts import CACHED_PHRASES
+
+    for routine_id in book().routines:
+        sim = Sim.new()
+        finish_routine(sim, routine_id)
+        timed = {a.text for _, a in sim.log if isinstance(a, Say) and a.kind is SayKind.COUNT}
+        assert timed and timed <= set(CACHED_PHRASES), timed - set(CACHED_PHRASES)

@@ -51,44 +51,17 @@ from voice.memory import (
     SessionStarted,
     StopHeard,
 )
+from voice.phrases import GET_READY, HALFWAY, HOLD
 from voice.routines import Routine, RoutineBook, Signal, Step
+from voice.text_normalize import number_to_words
 from voice.timeutil import local_day_end
 
 __all__ = ["Coach", "CoachSettings", "Move", "State", "number_word", "plan_moves"]
 
-_ONES = [
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-]
-_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
-
 
 def number_word(n: int) -> str:
-    """0-99 in words: spoken text never relies on the TTS reading digits."""
-    if 0 <= n < 20:
-        return _ONES[n]
-    if 20 <= n < 100:
-        tens, ones = divmod(n, 10)
-        return _TENS[tens] + (f" {_ONES[ones]}" if ones else "")
-    return str(n)
+    """Numbers in words: spoken text never relies on the TTS reading digits."""
+    return number_to_words(n)
 
 
 class State(str, Enum):
@@ -757,12 +730,12 @@ class Coach:
         run.hold_started = now
         run.worked = True
         out.cue(CueKind.HOLD_START)
-        out.say("Hold.", SayKind.COUNT)
+        out.say(HOLD, SayKind.COUNT)
         length = step.hold_s
         entries: list[tuple[float, Callable[[_Out, float], None]]] = []
         halfway = length >= 10
         if halfway:
-            entries.append((now + length / 2, _speak("Halfway. Keep breathing.", SayKind.BREATH)))
+            entries.append((now + length / 2, _speak(HALFWAY, SayKind.BREATH)))
         for k in (3, 2, 1):
             at = length - k
             if at < 1 or (halfway and at <= length / 2 + 1):
@@ -856,7 +829,7 @@ class Coach:
             # A hold is restarted whole after a short count, never continued mid-way.
             self.state = State.STEP
             run.signalled = True
-            out.say("Get ready.", SayKind.COUNT)
+            out.say(GET_READY, SayKind.COUNT)
             count = self.settings.get_ready_s * self.timing
             entries: list[tuple[float, Callable[[_Out, float], None]]] = []
             for i, k in enumerate((3, 2, 1)):

@@ -108,7 +108,7 @@ class Step:
     """Sides to do in order; empty for a step without sides."""
     rest_s: float = 3.0
     """Seconds of rest between repetitions and sides."""
-    release: str = "Relax."
+    release: str = "Relax."  # voice.phrases.RELAX: cached for on-time speech
     """Spoken when the hold ends."""
 
 

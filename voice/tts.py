@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from voice.errors import BackCoachError, BadInput, MissingRequirement
+from voice.phrases import TIMED_PHRASES
 from voice.text_normalize import normalize_for_speech
 
 __all__ = [
@@ -59,29 +60,7 @@ MAX_RATE_WPM = 400
 """Fastest rate still understandable, words per minute."""
 
 CACHED_PHRASES: tuple[str, ...] = (
-    *[
-        "zero",
-        "one",
-        "two",
-        "three",
-        "four",
-        "five",
-        "six",
-        "seven",
-        "eight",
-        "nine",
-        "ten",
-        "eleven",
-        "twelve",
-        "thirteen",
-        "fourteen",
-        "fifteen",
-        "sixteen",
-        "seventeen",
-        "eighteen",
-        "nineteen",
-        "twenty",
-    ],
+    *TIMED_PHRASES,
     "hold",
     "breathe in",
     "breathe out",
