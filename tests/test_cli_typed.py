@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from voice.paths import routines_dir
+from voice.routines import ROUTINE_IDS
 
 BACKCOACH = [sys.executable, "-m", "voice"]
 
@@ -116,14 +117,7 @@ def test_routines_and_precautions_commands() -> None:
     result = run_cli(["routines", "--json"])
     assert result.returncode == 0
     rows = [json.loads(line) for line in result.stdout.splitlines()]
-    assert {r["id"] for r in rows} == {
-        "bed_edge",
-        "hug_from_behind",
-        "tight_hug",
-        "hand_extension",
-        "rotation",
-        "foam_roller",
-    }
+    assert {r["id"] for r in rows} == set(ROUTINE_IDS)
     assert next(r for r in rows if r["id"] == "tight_hug")["partner"]
     text = run_cli(["routines"])
     assert "start spine rotation" in text.stdout

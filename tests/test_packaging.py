@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from voice.routines import ROUTINE_IDS
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -42,15 +44,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_wheel_contains_data_and_model(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
-    for routine in (
-        "bed_edge",
-        "hug_from_behind",
-        "tight_hug",
-        "hand_extension",
-        "rotation",
-        "foam_roller",
-        "precautions",
-    ):
+    for routine in (*ROUTINE_IDS, "precautions"):
         assert f"voice/routines/{routine}.yaml" in names
     assert "voice/grammars/en/commands.yaml" in names
     assert "voice/models/microwakeword-stop/stop.tflite" in names
