@@ -137,7 +137,11 @@ def decode(recognizer: Recognizer, grammar: Grammar, clip: Clip) -> Outcome:
     )
 
 
-def human_clips(grammar: Grammar, active: set[str], limit: int | None) -> list[Clip]:
+def human_clips(
+    grammar: Grammar, active: set[str], limit: int | None, split: str = "all"
+) -> list[Clip]:
+    """The human set; `split` "even"/"odd" keeps every other clip of each folder
+    (manifest order), so settings tuned on one half can be checked on the other."""
     rows = list(csv.DictReader((HUMAN / "manifest.csv").open()))
     clips = []
     per_label: Counter[str] = Counter()
@@ -145,6 +149,8 @@ def human_clips(grammar: Grammar, active: set[str], limit: int | None) -> list[C
         label = row["label"]
         per_label[label] += 1
         if limit and per_label[label] > limit:
+            continue
+        if split != "all" and (per_label[label] - 1) % 2 != (split == "odd"):
             continue
         word = Path(row["path"]).name.split("_")[0] if label == "_unknown_" else label
         parse = grammar.parse(word) if label != "_silence_" else None
@@ -320,6 +326,13 @@ def main() -> int:
         "--engine", action="append", choices=[Engine.POCKETSPHINX.value, Engine.VOSK.value]
     )
     parser.add_argument("--no-synth", action="store_true")
+    parser.add_argument(
+        "--split",
+        choices=["all", "even", "odd"],
+        default="all",
+        help="human set: every clip, or the even/odd-indexed half of each folder "
+        "(tune on one half, check on the other)",
+    )
     args = parser.parse_args()
     grammar = load_grammar()
     intents = [i for i in grammar.intent_names if i != "PainRating"]
@@ -327,9 +340,9 @@ def main() -> int:
     engines = args.engine or [Engine.POCKETSPHINX.value, Engine.VOSK.value]
     print(
         f"# ASR benchmark {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs, "
-        f"{len(phrases)} phrases"
+        f"{len(phrases)} phrases, human set: {args.split}"
     )
-    human = human_clips(grammar, set(intents), 8 if args.quick else None)
+    human = human_clips(grammar, set(intents), 8 if args.quick else None, args.split)
     synth = [] if args.no_synth else synth_clips(grammar, intents, args.quick)
     stop_model_alone(human)
     first_recall: float | None = None

@@ -119,11 +119,20 @@ def start_virtual_audio() -> VirtualAudio:
             if time.monotonic() > deadline:
                 raise RuntimeError("pulseaudio did not start within 10 s")
             time.sleep(0.1)
+    # An idle null sink is suspended after a few seconds, and a suspended sink's
+    # monitor delivers nothing for up to two seconds after audio starts again:
+    # a virtual microphone must never fall asleep between tests.
+    if "module-suspend-on-idle" in _pactl("list", "short", "modules"):
+        _pactl("unload-module", "module-suspend-on-idle")
     sinks = _pactl("list", "short", "sinks")
     audio = VirtualAudio()
     for sink in (audio.speaker_sink, audio.mic_sink):
         if f"\t{sink}\t" not in sinks:
-            _pactl("load-module", "module-null-sink", f"sink_name={sink}")
+            # A fixed rate: a null sink that switches rate with its first stream makes
+            # its monitor drop audio for readers opened at the old rate.
+            _pactl(
+                "load-module", "module-null-sink", f"sink_name={sink}", "rate=48000", "channels=2"
+            )
     _pactl("set-default-sink", audio.speaker_sink)
     _pactl("set-default-source", audio.mic_source)
     return audio

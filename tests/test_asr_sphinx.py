@@ -14,7 +14,7 @@ from voice.errors import BadInput
 if importlib.util.find_spec("pocketsphinx") is None:
     pytest.skip("pocketsphinx is not installed (pip install pocketsphinx)", allow_module_level=True)
 
-from voice.asr.sphinx_engine import SphinxRecognizer, _jsgf
+from voice.asr.sphinx_engine import SphinxRecognizer, SphinxSettings, _jsgf
 
 PHRASES = [
     "stop",
@@ -127,3 +127,43 @@ def test_set_phrases_mid_utterance_keeps_streaming(recognizer: SphinxRecognizer)
         recognizer.finish()
     finally:
         recognizer.set_phrases(PHRASES)
+
+
+@pytest.fixture(scope="module")
+def listening() -> SphinxRecognizer:
+    """The normal listening state: every grammar sentence except pain ratings."""
+    from voice.grammar import load_grammar
+
+    grammar = load_grammar()
+    return SphinxRecognizer(
+        grammar.sentences([i for i in grammar.intent_names if i != "PainRating"])
+    )
+
+
+def test_unknown_words_rarely_give_a_command(listening: SphinxRecognizer) -> None:
+    clips = human_clips("_unknown_")
+    heard = {}
+    for clip in clips:
+        results = feed(listening, wav_to_pcm16k(clip))
+        texts = [h.text for h in results if h.text and (h.final or "stop" in h.text.split())]
+        if texts:
+            heard[clip.name] = texts
+    # Benchmarked 58/60 quiet (target 95%); without the open-vocabulary second
+    # pass the grammar forced about 13 of them onto phrases ("six" -> "status").
+    assert len(heard) <= 0.15 * len(clips), heard
+
+
+def test_second_pass_keeps_sound_alikes_and_rejects_others(listening: SphinxRecognizer) -> None:
+    assert listening._distance(["yes"], ["yes"]) == 0
+    assert listening._distance(["yep"], ["yes"]) <= listening.settings.verify_max_distance
+    assert listening._distance(["six"], ["status"]) > listening.settings.verify_max_distance
+    assert listening._distance(["cat"], ["faster"]) > listening.settings.verify_max_distance
+
+
+def test_second_pass_can_be_switched_off() -> None:
+    recognizer = SphinxRecognizer(PHRASES, SphinxSettings(verify=False))
+    assert recognizer._general is None
+    finals = []
+    for clip in human_clips("yes")[:6]:
+        finals += [h.text for h in feed(recognizer, wav_to_pcm16k(clip)) if h.final and h.text]
+    assert finals.count("yes") >= 3, finals

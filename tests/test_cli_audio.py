@@ -48,3 +48,24 @@ def test_say_writes_real_speech(tmp_path: Path) -> None:
         seconds = w.getnframes() / w.getframerate()
     assert 0.6 < seconds < 4.0
     assert np.sqrt(np.mean((samples / 32768.0) ** 2)) > 0.02
+
+
+def test_typed_session_speaks_into_the_output_file(tmp_path: Path) -> None:
+    out = tmp_path / "coach.wav"
+    result = subprocess.run(
+        [sys.executable, "-m", "voice", "session", "--text", "--output", str(out)],
+        input="no\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Coach: Hello" in result.stdout  # captions as well as speech
+    with wave.open(str(out)) as w:
+        samples = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16) / 32768.0
+        rate = w.getframerate()
+    # The greeting, the screening question and the answer are long lines of speech.
+    assert len(samples) / rate > 5.0
+    frames = samples[: len(samples) // 160 * 160].reshape(-1, 160)
+    voiced = np.sqrt((frames**2).mean(axis=1)) > 0.02
+    assert voiced.mean() > 0.3

@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "voice.commands.precautions",
     "voice.commands.history",
     "voice.commands.profile",
+    "voice.commands.doctor",
     "voice.commands.say",
     "voice.commands.voices",
     "voice.commands.recognize",

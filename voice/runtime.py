@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from voice.dialogue import Coach
-from voice.errors import BadInput
+from voice.errors import BadInput, MissingRequirement
 from voice.grammar import load_grammar
 from voice.routines import load_book
 from voice.session import CaptionOutput, RealClock, SessionRunner, VirtualClock
@@ -68,15 +70,44 @@ def run_session(options: SessionOptions, stdin: IO[str], stdout: IO[str]) -> int
                     "text mode: type your commands and press Enter.\n"
                 )
                 stdout.flush()
-        runner.outputs.append(CaptionOutput(print_line, runner.speech_done))
         if isinstance(clock, VirtualClock):
+            # Virtual time cannot wait for real speech: captions only.
+            runner.outputs.append(CaptionOutput(print_line, runner.speech_done))
             runner.run_virtual(stdin, clock)
         else:
-            _run_typed_realtime(runner, stdin)
+            with _typed_speech(runner, options.output, print_line, stdout):
+                _run_typed_realtime(runner, stdin)
     finally:
         transcript.close()
         store.close()
     return 0
+
+
+@contextlib.contextmanager
+def _typed_speech(
+    runner: SessionRunner, output: str | None, print_line: Callable[[str], None], stdout: IO[str]
+) -> Iterator[None]:
+    """Typed commands, but the coach still speaks when a speaker (or --output WAV) is there."""
+    from voice.echo import EchoGate
+    from voice.live import SpeakerOutput
+    from voice.tts import SpeechSettings
+
+    speech = SpeakerOutput(runner, EchoGate(), threading.Lock(), print_line)
+    try:
+        speech.open(SpeechSettings(), output)
+    except MissingRequirement as error:  # no device or no TTS: the captions still guide
+        stdout.write(f"backcoach: {error}\nbackcoach: continuing with captions only.\n")
+        runner.outputs.append(CaptionOutput(print_line, runner.speech_done))
+        yield
+        return
+    runner.outputs.append(speech)
+    runner.captions = print_line
+    try:
+        yield
+        speech.wait_idle(10.0)  # let the goodbye play out
+    finally:
+        runner.outputs.remove(speech)
+        speech.close()
 
 
 def _run_typed_realtime(runner: SessionRunner, stdin: IO[str]) -> None:

@@ -1,0 +1,314 @@
+"""Stop latency of the live session, measured from recorded signals on PulseAudio virtual devices.
+
+    .venv/bin/python benchmarks/stop_latency.py [--trials 20] [--readings 10]
+
+The live session (`voice.live.run_live` with the real recognizer, stop
+detector, speaker and echo gate) runs in this process on the virtual speaker
+`bc_speaker` and microphone `bc_mic` of tests/pulse.py. The user's words are
+played into the microphone; both the microphone and the speaker monitors are
+recorded, aligned by a click played into both sinks at once. Set-up commands
+that are not measured ("read precautions", "go back", answers) are typed into
+the runner, so every trial starts in the same state.
+
+- stop: the coach reads the precautions; the user's "stop" (human recordings)
+  is played 1.5-3.5 s into it. Latency = end of the word in the mic signal ->
+  the moment the speaker monitor falls silent for good (the silence that the
+  alert cue ends; natural pauses in speech do not count). A sync click into
+  both sinks just before each word aligns the two recordings.
+- pain: the same with a pain phrase ("that hurts", "it hurts").
+- command: in a routine, the coach silent, waiting; the user says "next".
+  Latency = end of the word -> first sample of the reply at the speaker.
+- self stops: the speaker is looped back into the microphone
+  (module-loopback) while the coach reads the precautions `--readings` times;
+  every stop/pain the session acts on is a self-triggered stop.
+- CPU (% of one core) and peak RSS of this process while the session runs.
+
+Prints median and p95 of each; the last line is `stop_latency_p95_ms=N`.
+Targets: stop p95 <= 250 ms, command p95 <= 700 ms, no self stop,
+CPU <= 30 % of one core, RSS <= 300 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.live_harness import (  # noqa: E402
+    InProcessSession,
+    Recorder,
+    clicks,
+    espeak_clip,
+    human_clips,
+    load_echo_loopback,
+    sound_between,
+    sound_onset,
+    speaker_time,
+    stop_silence_onset,
+    word_after,
+)
+from tests.pulse import _pactl, start_virtual_audio  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=20, help="trials per measure (default 20)")
+    parser.add_argument(
+        "--readings", type=int, default=10, help="precaution readings for self stops (default 10)"
+    )
+    parser.add_argument("--keep", type=Path, help="keep recordings and transcript in this folder")
+    parser.add_argument(
+        "--only",
+        default="stop,pain,command,self",
+        help="comma-separated subset of: stop, pain, command, self (default: all)",
+    )
+    args = parser.parse_args(argv)
+
+    audio = start_virtual_audio()  # before PortAudio initialises
+    os.environ["PULSE_SINK"] = audio.speaker_sink
+    os.environ["PULSE_SOURCE"] = audio.mic_source
+    os.environ.setdefault("PULSE_LATENCY_MSEC", "20")
+
+    work = args.keep or Path(tempfile.mkdtemp(prefix="bc-stop-latency-"))
+    work.mkdir(parents=True, exist_ok=True)
+    bench = Bench(audio, work)
+    try:
+        bench.start()
+        only = set(args.only.split(","))
+        stop = bench.stop_trials(args.trials, pain=False) if "stop" in only else Result()
+        pain = bench.stop_trials(args.trials, pain=True) if "pain" in only else Result()
+        command = bench.command_trials(args.trials) if "command" in only else Result()
+        cpu, rss = bench.usage()
+        self_stops, readings = 0, 0
+        if "self" in only:
+            for _ in range(4):  # 1.75 times the normal rate: ten readings in about six minutes
+                bench.session.type("faster")  # type: ignore[union-attr]
+            self_stops, readings = bench.self_stop_readings(args.readings)
+    finally:
+        bench.close()
+    stop.latencies = bench.analyse("stop", "silence")
+    pain.latencies = bench.analyse("pain", "silence")
+    command.latencies = bench.analyse("next", "sound")
+
+    print(f"recordings and transcript: {work}")
+    report("stop latency (end of 'stop' -> speaker silent)", stop.latencies, stop.misses)
+    report("pain latency (end of pain phrase -> speaker silent)", pain.latencies, pain.misses)
+    report("command latency (end of 'next' -> first reply sample)", command.latencies,
+           command.misses)  # fmt: skip
+    print(f"self-triggered stops: {self_stops} in {readings} precaution readings (target 0)")
+    print(f"cpu: {cpu:.1f} % of one core (target <= 30)")
+    print(f"rss: {rss:.0f} MB peak (target <= 300)")
+    p95 = percentile(stop.latencies, 95)
+    print(f"stop_latency_p95_ms={round(p95) if p95 == p95 else -1}")
+    return 0
+
+
+# ----- measuring -----
+
+
+class Result:
+    def __init__(self) -> None:
+        self.latencies: list[float] = []
+        """Milliseconds."""
+        self.misses: list[str] = []
+
+
+class Bench:
+    def __init__(self, audio: Any, work: Path) -> None:
+        self.audio = audio
+        self.work = work
+        self.clips = work / "clips"
+        self.recorder = Recorder(audio, work / "rec")
+        self.session: InProcessSession | None = None
+        self.cpu0 = (0.0, 0.0)
+        self.plays: list[str] = []
+        """Label of each measured word, in order; each follows one sync click."""
+        self.mic: Any = None
+        self.speaker: Any = None
+        self.rate = 16000
+
+    # -- session --
+
+    def start(self) -> None:
+        self.recorder.start()
+        self.session = InProcessSession(self.work)
+        self.session.start()
+        s = self.session
+        if not s.wait_for(lambda e: e["event"] == "state" and e["state"] == "screening", 30):
+            raise RuntimeError(f"the session did not start: {s.error}")
+        self.cpu0 = (_cpu_seconds(), time.monotonic())
+        s.type("no")
+        s.wait_quiet()
+
+    def close(self) -> None:
+        try:
+            if self.session is not None:
+                self.session.close()
+        finally:
+            self.mic, self.speaker, self.rate = self.recorder.stop()
+
+    def play(self, label: str, clip: Path) -> None:
+        """A sync click into both sinks, then the word into the mic."""
+        self.recorder.click()
+        self.plays.append(label)
+        self.audio.play_into_mic(clip)
+
+    # -- trials --
+
+    def stop_trials(self, n: int, pain: bool) -> Result:
+        assert self.session is not None
+        s = self.session
+        result = Result()
+        if pain:
+            clips = [espeak_clip(p, self.clips, v, speed=160) for p in ("that hurts", "it hurts")
+                     for v in ("en-us+f2", "en-us+m2", "en-us+klatt")]  # fmt: skip
+        else:
+            clips = human_clips("stop") or [espeak_clip("stop", self.clips)]
+        label = "pain" if pain else "stop"
+        for i in range(n):
+            s.type("read precautions")
+            time.sleep(random.uniform(1.5, 3.5))
+            since = len(s.events())
+            clip = clips[i % len(clips)]
+            self.play(f"{label}{i}", clip)
+            if (
+                s.wait_for(lambda e: e["event"] == "stop" and e.get("pain") == pain, 4, since)
+                is None
+            ):
+                result.misses.append(f"{label}{i}:{clip.name}")
+            s.type("stop")  # the typed path ends whatever is left of the reading
+            time.sleep(0.3)
+            s.type("three" if pain else "no")
+            s.type("no")
+            s.wait_quiet()
+        return result
+
+    def command_trials(self, n: int) -> Result:
+        assert self.session is not None
+        s = self.session
+        result = Result()
+        # The espeak-ng renderings of the Next intent that pocketsphinx understands best.
+        clips = [espeak_clip(text, self.clips, voice, speed=speed) for text, voice, speed in (
+            ("next", "en-us+f2", 160), ("next step", "en-us+f2", 160),
+            ("next", "en-us+klatt", 160), ("next step", "en-us+m2", 160),
+            ("next", "en-us+m2", 160), ("next step", "en-us+f2", 120),
+        )]  # fmt: skip
+        s.type("start the foam roller")
+        s.type("yes")  # the coach may ask to confirm (cool-down)
+        for i in range(n):
+            s.wait_quiet()
+            since = len(s.events())
+            clip = clips[i % len(clips)]
+            self.play(f"next{i}", clip)
+            heard = s.wait_for(
+                lambda e: e["event"] == "intent" and e["intent"] == "Next", 4.0, since
+            )
+            if heard is None:
+                result.misses.append(f"next{i}:{clip.name}")
+            time.sleep(1.0)
+            s.type("go back")
+            time.sleep(0.3)
+        s.type("end routine")
+        s.type("stop")
+        s.type("no")
+        s.wait_quiet()
+        return result
+
+    def usage(self) -> tuple[float, float]:
+        cpu, wall = _cpu_seconds() - self.cpu0[0], time.monotonic() - self.cpu0[1]
+        return 100.0 * cpu / max(wall, 1e-9), _peak_rss_mb()
+
+    def self_stop_readings(self, n: int) -> tuple[int, int]:
+        assert self.session is not None
+        s = self.session
+        module = load_echo_loopback(self.audio)
+        count = 0
+        try:
+            for _ in range(n):
+                since = len(s.events())
+                s.type("read precautions")
+                time.sleep(1.0)
+                s.wait_quiet(150)
+                stops = [e for e in s.events()[since:] if e["event"] in ("stop", "pain")]
+                count += len(stops)
+                if stops:
+                    s.type("no")
+                    s.wait_quiet()
+        finally:
+            _pactl("unload-module", module)
+        return count, n
+
+    # -- analysis (after close) --
+
+    def analyse(self, label: str, kind: str) -> list[float]:
+        """Latencies (ms) of the words whose label starts with `label`, from the recordings."""
+        mic, speaker, rate = self.mic, self.speaker, self.rate
+        mic_clicks, spk_clicks = clicks(mic, rate), clicks(speaker, rate)
+        # The first click is the recorder's own start click.
+        marks = mic_clicks[1:]
+        out = []
+        for name, click in zip(self.plays, marks, strict=False):
+            if not name.startswith(label):
+                continue
+            word = word_after(mic, rate, click)
+            if word is None:
+                continue
+            start = speaker_time(word[0], mic_clicks, spk_clicks)
+            end = speaker_time(word[1], mic_clicks, spk_clicks)
+            if start is None or end is None:
+                continue
+            if kind == "silence":
+                if sound_between(speaker, rate, start - 0.5, start) < 0.3:
+                    continue  # the coach was not speaking: not a barge-in trial
+                onset = stop_silence_onset(speaker, rate, start)
+            else:
+                if sound_between(speaker, rate, start - 0.3, end) > 0.1:
+                    continue  # the coach was still speaking: not a clean command trial
+                onset = sound_onset(speaker, rate, end)
+            if onset is not None:
+                out.append(1000.0 * (onset - end))
+        return out
+
+
+def _cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+def _peak_rss_mb() -> float:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    import numpy as np
+
+    return float(np.percentile(np.array(values), q))
+
+
+def report(title: str, values: list[float], misses: list[str]) -> None:
+    print(f"{title}: n={len(values)} median={percentile(values, 50):.0f} ms "
+          f"p95={percentile(values, 95):.0f} ms misses={len(misses)}")  # fmt: skip
+    if misses:
+        print(f"  not recognized: {', '.join(misses)}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
