@@ -193,6 +193,9 @@ class SphinxRecognizer:
             pbeam=self.settings.verify_beam,
             wbeam=self.settings.verify_word_beam,
             maxhmmpf=self.settings.verify_max_hmm_per_frame,
+            # The second pass sees whole utterances: normalize each on its own, so
+            # its verdict does not depend on what was decoded before.
+            cmn="batch",
             loglevel="FATAL",
         )
         return ps.Decoder(config)
