@@ -61,7 +61,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from voice.actions import CueKind
-from voice.echo import EchoGate
+from voice.echo import EchoGate, words_in_text
 from voice.errors import AudioDeviceError, BadInput
 
 if TYPE_CHECKING:
@@ -410,10 +410,19 @@ class Listener:
         """The stop model fired: pause the speech now; the recognizer confirms or releases."""
         if not self.output.busy() or self._duck_until is not None:
             return
-        if self._is_echo("stop", now - 0.6, now, safety=True, log=False):
+        # Pausing is harmless and undone in a moment, so the pre-trigger is only held
+        # back when the coach itself is saying "stop": a quiet user's stop under the
+        # coach's voice must still silence it at once.
+        spoken = self.output.playing_texts()
+        with self.gate_lock:
+            spoken += self.gate.recent_texts(now)
+        if words_in_text("stop", spoken) and self._is_echo(
+            "stop", now - 0.6, now, safety=True, log=False
+        ):
             return
         if self.output.duck():
             self._duck_until = now + self.settings.release_s
+            self.runner.transcript.write(self.runner.clock.now(), "log", message="pretrigger")
 
     def _handle(self, results: list[Any]) -> None:
         for hyp in results:
@@ -545,13 +554,14 @@ def _device_lost_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
-def _make_detector() -> Any | None:
+def _make_detector(print_line: Callable[[str], None]) -> Any | None:
     """The microWakeWord stop pre-trigger; None (with the recognizer alone) when unavailable."""
     try:
         from voice.asr.stop_detector import StopDetector
 
         return StopDetector()
-    except Exception:
+    except Exception as error:  # the recognizer still stops; say that the fast path is gone
+        print_line(f"(stop pre-trigger unavailable: {error}; stops wait for the recognizer)")
         return None
 
 
@@ -577,7 +587,7 @@ def run_live(
     recognizer = _make_recognizer(options.engine, options.model, runner)
     first_source = open_source()  # AudioDeviceError here when there is no microphone
     sources = [first_source]
-    detector = _make_detector()
+    detector = _make_detector(print_line)
     gate = EchoGate()
     gate_lock = threading.Lock()
     output = SpeakerOutput(runner, gate, gate_lock, print_line)

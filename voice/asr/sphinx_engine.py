@@ -89,10 +89,11 @@ class SphinxSettings:
     verify_max_hmm_per_frame: int = 3000
     verify_max_s: float = 4.0
     """Longer utterances skip the second pass (commands are short)."""
-    verify_max_distance_phrase: float = 0.5
-    """The same for phrases of several words: the general model splits and spells
-    them differently ("end session" -> "and tension") although it heard the same
-    sounds, while stray speech is mostly forced onto one-word commands."""
+    verify_max_words: int = 1
+    """Longer phrases skip the second pass: other speech is forced onto one-word
+    commands ("six" -> "status"), while a multi-word phrase that passed the grammar
+    and the score margin is rarely wrong, and the general model often misspells
+    multi-word commands ("end session" -> "and tension") and would reject them."""
     partials: bool = True
     """Report partial grammar hypotheses during an utterance."""
     partial_stable_s: float = 0.25
@@ -438,7 +439,9 @@ class SphinxRecognizer:
             # The grammar decoder turns many short words into "stop ..."; only the
             # spotter and the stop model together are trusted with "stop".
             text, rejected = "", f"stop not confirmed: {heard}"
-        elif STOP_WORD not in heard.split():
+        elif (
+            STOP_WORD not in heard.split() and len(heard.split()) <= self.settings.verify_max_words
+        ):
             text, rejected = self._verify(heard)
         if not text and stop_ok:
             text, rejected = STOP_WORD, ""
@@ -490,12 +493,7 @@ class SphinxRecognizer:
         ]
         if set(said) & set(heard.split()):
             return heard, ""
-        limit = (
-            self.settings.verify_max_distance
-            if len(heard.split()) == 1
-            else self.settings.verify_max_distance_phrase
-        )
-        if said and self._distance(said, heard.split()) <= limit:
+        if said and self._distance(said, heard.split()) <= self.settings.verify_max_distance:
             return heard, ""
         sentence = " ".join(said)
         if sentence in self._phrase_set and STOP_WORD not in said:
