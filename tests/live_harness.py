@@ -250,7 +250,7 @@ class Recorder:
             t = np.arange(int(CLICK_S * rate)) / rate
             tone = (0.8 * np.sin(2 * np.pi * CLICK_HZ * t) * 32767).astype(np.int16)
             pcm = np.concatenate([np.zeros(800, np.int16), tone, np.zeros(800, np.int16)])
-            _write_wav(wav, pcm, rate)
+            write_wav(wav, pcm, rate)
         subprocess.run(
             ["paplay", f"--device={SYNC_SINK}", "--latency-msec=20", str(wav)],
             check=True,
@@ -271,7 +271,8 @@ class Recorder:
         return mic, speaker, rate
 
 
-def _write_wav(path: Path, pcm: np.ndarray, rate: int) -> None:
+def write_wav(path: Path, pcm: np.ndarray, rate: int) -> None:
+    """16-bit mono WAV of `pcm` at `rate` hertz."""
     import wave
 
     with wave.open(str(path), "wb") as w:

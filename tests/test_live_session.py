@@ -38,6 +38,7 @@ from tests.live_harness import (
     stop_silence_onset,
     tools_missing,
     word_after,
+    write_wav,
 )
 from tests.pulse import VirtualAudio
 from voice.echo import EchoGate, EchoSettings, content_words, words_in_text
@@ -300,7 +301,7 @@ def test_session_from_a_wav_file_into_a_wav_file(tmp_path: Path) -> None:
             from voice.audio_input import wav_to_pcm16k
 
             pcm.append(np.frombuffer(wav_to_pcm16k(Path(part)), np.int16))
-    _write_wav(user, np.concatenate(pcm), RATE)
+    write_wav(user, np.concatenate(pcm), RATE)
     coach = tmp_path / "coach.wav"
     transcript = tmp_path / "t.jsonl"
     started = time.monotonic()
@@ -367,14 +368,6 @@ def test_doctor_runs_on_this_machine() -> None:
     )
     assert result.returncode in (0, 2), result.stderr
     assert "PortAudio" in result.stdout and "pocketsphinx" in result.stdout
-
-
-def _write_wav(path: Path, pcm: np.ndarray, rate: int) -> None:
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(pcm.astype(np.int16).tobytes())
 
 
 # ----- the listener and the speaker adapter, with fakes -----
