@@ -9,7 +9,6 @@ path runs on the thread that hears a stop or pain phrase: it silences the output
 from __future__ import annotations
 
 import queue
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -153,7 +152,6 @@ class SessionRunner:
         self.pending_start: str | None = None
         """Routine name to start as soon as the coach is free (after any screening question)."""
         self._queue: queue.Queue[Event | _Heard | None] = queue.Queue()
-        self._lock = threading.Lock()
 
     # ----- inputs (any thread) -----
 
@@ -261,9 +259,7 @@ class SessionRunner:
             self._dispatch(item)
 
     def _dispatch(self, event: Event) -> None:
-        with self._lock:
-            actions = self.coach.step(event)
-        self._apply(actions)
+        self._apply(self.coach.step(event))  # only the owner thread gets here
         if self.pending_start and self.coach.state in (State.IDLE, State.FINISHED):
             name, self.pending_start = self.pending_start, None
             self.hear(f"start {name}", "option")
@@ -275,8 +271,7 @@ class SessionRunner:
                 self.silence()
                 self.transcript.write(now, "stop", pain=action.pain)
             elif isinstance(action, FlushSpeech):
-                for output in self.outputs:
-                    output.stop_all()
+                self.silence()  # same silencing, but no "stop" in the transcript
             elif isinstance(action, Say):
                 self.transcript.write(
                     now, "say", text=action.text, id=action.utterance_id, kind=action.kind.value
