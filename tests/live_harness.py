@@ -36,6 +36,10 @@ CLICK_HZ = 3000.0
 """Pitch of the sync click, hertz."""
 CLICK_S = 0.03
 """Length of the sync click, seconds."""
+CLICK_GAP_S = 0.7
+"""Quiet after a sync click before the word: the recognizer feeds the 0.3 s before
+an utterance's detected start to its decoders, and a click heard as the start of
+the word turned a human "stop" into "faster"."""
 
 ESPEAK_VOICES = ("en-us+f2", "en-us+klatt", "en-us+m2", "en-us+f1", "en-us", "en-us+f3")
 """espeak-ng voices tried in turn; pocketsphinx understands these best (measured)."""
@@ -256,6 +260,7 @@ class Recorder:
             check=True,
             timeout=20,
         )
+        time.sleep(CLICK_GAP_S)
 
     def stop(self) -> tuple[np.ndarray, np.ndarray, int]:
         """(mic, speaker) samples as recorded (align them with `clicks` and `speaker_time`)."""

@@ -181,11 +181,16 @@ def test_spoken_session_end_to_end(live_audio: VirtualAudio, tmp_path: Path) -> 
         ), session.output()
         # The intro and the first step are spoken before the coach waits for "ready".
         assert session.wait_for(_state("waiting"), 30), session.output()
-        assert say_until(session, live_audio, clips_for("ready", clips), intent_is("Ready"))
-        found = session.wait_for(_is_say("Keeping your shoulders flat"), 10)
-        assert found, session.output()
-        time.sleep(2.5)  # "Left side." then well into the instruction
-        for clip in [*human_clips("stop")[:3], espeak_clip("stop", clips)]:
+        ready = [*clips_for("ready", clips), *clips_for("i am ready", clips)]
+        heard_ready = say_until(session, live_audio, ready, intent_is("Ready"))
+        assert heard_ready is not None, session.output()
+        # One stop attempt 2.5 s into each side's instruction ("Left side." is short),
+        # so whichever clip is heard, the coach was in mid-sentence when it came.
+        since = heard_ready[0]
+        for clip in human_clips("stop")[:2]:
+            said = session.wait_for(_is_say("Keeping your shoulders flat"), 40, since)
+            assert said is not None, session.output()
+            time.sleep(2.5)
             since = len(session.events())
             rec.click()  # aligns the two recordings right before the word
             live_audio.play_into_mic(clip)
@@ -226,7 +231,7 @@ def test_spoken_session_end_to_end(live_audio: VirtualAudio, tmp_path: Path) -> 
     word_start = speaker_time(word[0], mic_clicks, spk_clicks)
     word_end = speaker_time(word[1], mic_clicks, spk_clicks)
     assert word_start is not None and word_end is not None, (mic_clicks, spk_clicks)
-    assert sound_between(speaker, rate, word_start - 0.8, word_start) > 0.5
+    assert sound_between(speaker, rate, word_start - 0.8, word_start) > 0.5, (stop_clip, word)
     onset = stop_silence_onset(speaker, rate, word_start)
     assert onset is not None and onset - word_end < 0.6, (word_start, word_end, onset)
 
@@ -407,20 +412,41 @@ class _FakeRunner:
 
 
 class _FakeRecognizer:
-    def __init__(self, script: dict[int, list[object]]) -> None:
+    def __init__(self, script: dict[int, list[object]], talking: bool = False) -> None:
         self.script = script
+        self.talking = talking
+        """Every block continues one utterance (as under the coach's echo)."""
         self.fed = 0
+        self.fed_since_reset = 0
         self.resets = 0
+        self.finished = 0
 
     def accept(self, pcm: bytes) -> list[object]:
         self.fed += 1
+        self.fed_since_reset += 1
         return self.script.get(self.fed, [])
 
+    @property
+    def utterance_s(self) -> float:
+        return self.fed_since_reset * 0.02 if self.talking else 0.0
+
     def finish(self) -> list[object]:
-        return []
+        self.finished += 1
+        return [_hyp("next", True)] if self.talking else []
 
     def reset(self) -> None:
         self.resets += 1
+        self.fed_since_reset = 0
+
+
+class _FiringDetector:
+    """A stop model that fires on every block."""
+
+    def accept(self, pcm: bytes) -> list[object]:
+        return [object()]
+
+    def reset(self) -> None:
+        pass
 
 
 def _hyp(text: str, final: bool) -> object:
@@ -429,7 +455,13 @@ def _hyp(text: str, final: bool) -> object:
     return Hypothesis(text=text, final=final, start_s=0.0, end_s=0.1)
 
 
-def _listener(runner: _FakeRunner, recognizer: _FakeRecognizer, source: object) -> object:
+def _listener(
+    runner: _FakeRunner,
+    recognizer: _FakeRecognizer,
+    source: object,
+    detector: object | None = None,
+    max_utterance_s: float = 4.0,
+) -> object:
     import threading
 
     from voice.live import Listener, LiveSettings, SpeakerOutput
@@ -451,8 +483,8 @@ def _listener(runner: _FakeRunner, recognizer: _FakeRecognizer, source: object) 
         lock,
         opener,
         recognizer,
-        None,
-        LiveSettings(retry_s=0.01, drain_s=0.5),
+        detector,
+        LiveSettings(retry_s=0.01, drain_s=0.5, max_utterance_s=max_utterance_s),
         from_file=True,
     )
 
@@ -477,6 +509,27 @@ def test_a_pain_partial_whose_final_is_rejected_still_stops_the_routine() -> Non
     listener = _listener(runner, recognizer, [np.zeros(320, np.int16).tobytes()] * 5)
     listener.run()  # type: ignore[attr-defined]
     assert runner.calls[:2] == [("partial", "that hurts"), ("hear", "that hurts")]
+
+
+def test_an_endless_utterance_is_cut_and_its_words_are_taken() -> None:
+    runner = _FakeRunner()
+    recognizer = _FakeRecognizer({}, talking=True)
+    blocks = [np.zeros(320, np.int16).tobytes()] * 10
+    listener = _listener(runner, recognizer, blocks, max_utterance_s=0.1)
+    listener.run()  # type: ignore[attr-defined]
+    # Cut after 6 blocks (0.12 s): the cut utterance's final is heard, not dropped.
+    assert recognizer.finished >= 1 and recognizer.resets >= 1
+    assert ("hear", "next") in runner.calls
+
+
+def test_no_cut_while_the_stop_model_hears_a_word() -> None:
+    runner = _FakeRunner()
+    recognizer = _FakeRecognizer({}, talking=True)
+    blocks = [np.zeros(320, np.int16).tobytes()] * 10
+    listener = _listener(runner, recognizer, blocks, _FiringDetector(), max_utterance_s=0.1)
+    listener.run()  # type: ignore[attr-defined]
+    # Only the end of the input file finishes the utterance; nothing cut it before.
+    assert recognizer.resets == 0 and recognizer.finished == 1
 
 
 def test_a_lost_microphone_pauses_and_its_return_resumes() -> None:

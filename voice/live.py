@@ -91,11 +91,15 @@ class LiveSettings:
     partial_window_s: float = 1.0
     """Seconds of audio a partial result is judged over (partials carry no timing)."""
     max_utterance_s: float = 4.0
-    """Seconds after which an utterance without a final result is cut (recognizer reset)
-    while the coach speaks, unless a partial came in the last second.
+    """Seconds of one utterance after which it is cut (ended and its result taken),
+    unless a partial came or the stop model fired in the last `cut_quiet_s`.
 
     Under the coach's own voice the endpointer may never see the end of an
-    utterance, and a recognizer reports one stop per utterance at most."""
+    utterance, and a recognizer reports one stop per utterance at most. Only an
+    utterance this long is cut: cutting on a timer alone once fell in the middle
+    of a user's "stop" and lost it."""
+    cut_quiet_s: float = 1.0
+    """Seconds without a partial or a stop-model trigger before a long utterance is cut."""
     block_s: float = 0.02
     """Seconds per microphone block (small: the stop path waits for whole blocks)."""
     confirm_s: float = 1.5
@@ -305,11 +309,9 @@ class Listener:
         """Audio time fed to the recognizer since its last reset, seconds."""
         self._source: Any = None
         self._duck_until: float | None = None
-        self._utterance_since: float | None = None
-        """Monotonic time of the first partial of the utterance in progress."""
-        self._reset_at = time.monotonic()
-        """When the recognizer last started a fresh utterance (reset or final result)."""
         self._last_partial_at = 0.0
+        self._last_trigger_at = 0.0
+        """Monotonic time the stop model last fired (pre-trigger or not)."""
         self._pending_safety: tuple[str, float] | None = None
         """A stop/pain partial that silenced the coach, and when: waits for its final."""
 
@@ -359,8 +361,6 @@ class Listener:
     def _reset_recognizer(self, detector: bool = True) -> None:
         self.recognizer.reset()
         self.audio_s = 0.0
-        self._utterance_since = None
-        self._reset_at = time.monotonic()
         if detector and self.detector is not None:
             self.detector.reset()
 
@@ -385,6 +385,7 @@ class Listener:
             self.gate.heard(pcm, RATE, now)
         data = pcm.tobytes()
         if self.detector is not None and self.detector.accept(data):
+            self._last_trigger_at = now
             self._pretrigger(now)
         if self._duck_until is not None and now >= self._duck_until:
             self._duck_until = None
@@ -395,15 +396,15 @@ class Listener:
             self._confirm_partial()
         self.output.release_dropped(now - self.settings.hold_dropped_s)
         # Under the coach's voice the endpointer may never end the utterance, and
-        # a whole-phrase grammar gives no partial for a long one: cut it.
-        since = self._utterance_since
-        if since is None and self.output.busy():
-            since = self._reset_at
+        # a whole-phrase grammar gives no partial for a long one: cut it, but not
+        # while a word is being heard.
+        quiet = self.settings.cut_quiet_s
         if (
-            since is not None
-            and now - since > self.settings.max_utterance_s
-            and now - self._last_partial_at > 1.0
+            self.recognizer.utterance_s > self.settings.max_utterance_s
+            and now - self._last_partial_at > quiet
+            and now - self._last_trigger_at > quiet
         ):
+            self._handle(self.recognizer.finish())
             self._reset_recognizer(detector=False)
 
     def _pretrigger(self, now: float) -> None:
@@ -433,20 +434,13 @@ class Listener:
                         self.runner.transcript.write(
                             self.runner.clock.now(), "log", message="rejected", detail=hyp.rejected
                         )
-                    self._utterance_since = None
-                    self._reset_at = time.monotonic()
                     if self._pending_safety is not None:
                         self._confirm_partial()  # nothing else was said: the partial stands
                 continue
             now = time.monotonic()
             start, end = self._span(hyp, now)
-            if hyp.final:
-                self._utterance_since = None
-                self._reset_at = now
-            else:
+            if not hyp.final:
                 self._last_partial_at = now
-                if self._utterance_since is None:
-                    self._utterance_since = now
             if not hyp.final:
                 if self.runner.grammar.spot_safety(text) is None:
                     continue

@@ -83,6 +83,11 @@ class Recognizer(Protocol):
         """Engine name for logs and the `recognize --json` output."""
         ...
 
+    @property
+    def utterance_s(self) -> float:
+        """Seconds of audio in the utterance in progress (0.0 between utterances)."""
+        ...
+
     def accept(self, pcm: bytes) -> list[Hypothesis]:
         """Feed 16 kHz mono int16 audio; returns the results it completed (often none)."""
         ...

@@ -277,6 +277,10 @@ class SphinxRecognizer:
         """Seconds of audio fed since the last reset."""
         return self._samples / SAMPLE_RATE
 
+    @property
+    def utterance_s(self) -> float:
+        return self.time_s - self._utt_start_s if self._in_utt else 0.0
+
     def accept(self, pcm: bytes) -> list[Hypothesis]:
         results: list[Hypothesis] = []
         if self._stop_model is not None:

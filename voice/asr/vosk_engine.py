@@ -123,12 +123,17 @@ class VoskRecognizer:
         self._recognizer = recognizer
         self._samples = 0
         self._utt_start_s = 0.0
+        self._utt_first_s: float | None = None
         self._last_partial = ""
 
     @property
     def time_s(self) -> float:
         """Seconds of audio fed since the last reset."""
         return self._samples / SAMPLE_RATE
+
+    @property
+    def utterance_s(self) -> float:
+        return 0.0 if self._utt_first_s is None else self.time_s - self._utt_first_s
 
     def accept(self, pcm: bytes) -> list[Hypothesis]:
         self._samples += len(pcm) // BYTES_PER_SAMPLE
@@ -141,6 +146,8 @@ class VoskRecognizer:
 
     def _partial(self, result: dict[str, Any]) -> list[Hypothesis]:
         words = _words(result.get("partial_result", []))
+        if words and self._utt_first_s is None:
+            self._utt_first_s = words[0].start_s  # "[unk]" too: the utterance has begun
         text = " ".join(w.word for w in words if w.word != UNKNOWN)
         if not text or text == self._last_partial:
             return []
@@ -150,6 +157,7 @@ class VoskRecognizer:
 
     def _final(self, result: dict[str, Any]) -> list[Hypothesis]:
         self._last_partial = ""
+        self._utt_first_s = None
         words = _words(result.get("result", []))
         heard = " ".join(w.word for w in words)
         if not words:
