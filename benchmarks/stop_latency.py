@@ -94,9 +94,9 @@ def main(argv: list[str] | None = None) -> int:
             self_stops, readings = bench.self_stop_readings(args.readings)
     finally:
         bench.close()
-    stop.latencies = bench.analyse("stop", "silence")
-    pain.latencies = bench.analyse("pain", "silence")
-    command.latencies = bench.analyse("next", "sound")
+    stop.latencies = bench.analyse("stop", "silence", stop.misses)
+    pain.latencies = bench.analyse("pain", "silence", pain.misses)
+    command.latencies = bench.analyse("next", "sound", command.misses)
 
     print(f"recordings and transcript: {work}")
     report("stop latency (end of 'stop' -> speaker silent)", stop.latencies, stop.misses)
@@ -184,6 +184,8 @@ class Bench:
                 is None
             ):
                 result.misses.append(f"{label}{i}:{clip.name}")
+            else:
+                time.sleep(1.5)  # let the alert cue play: it marks the cut in the recording
             s.type("stop")  # the typed path ends whatever is left of the reading
             time.sleep(0.3)
             s.type("three" if pain else "no")
@@ -248,15 +250,20 @@ class Bench:
 
     # -- analysis (after close) --
 
-    def analyse(self, label: str, kind: str) -> list[float]:
-        """Latencies (ms) of the words whose label starts with `label`, from the recordings."""
+    def analyse(self, label: str, kind: str, misses: list[str]) -> list[float]:
+        """Latencies (ms) of the words whose label starts with `label`, from the recordings.
+
+        Words the session did not act on are left out (they are reported as misses:
+        a pre-trigger that paused the speech for a moment is not a stop).
+        """
         mic, speaker, rate = self.mic, self.speaker, self.rate
         mic_clicks, spk_clicks = clicks(mic, rate), clicks(speaker, rate)
         # The first click is the recorder's own start click.
         marks = mic_clicks[1:]
+        missed = {m.split(":")[0] for m in misses}
         out = []
         for name, click in zip(self.plays, marks, strict=False):
-            if not name.startswith(label):
+            if not name.startswith(label) or name in missed:
                 continue
             word = word_after(mic, rate, click)
             if word is None:
@@ -275,6 +282,7 @@ class Bench:
                 onset = sound_onset(speaker, rate, end)
             if onset is not None:
                 out.append(1000.0 * (onset - end))
+                print(f"  {name}: {out[-1]:.0f} ms")
         return out
 
 

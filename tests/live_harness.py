@@ -340,24 +340,34 @@ def stop_silence_onset(
 
 
 def word_after(
-    x: np.ndarray, rate: int, click: float, within_s: float = 3.0
+    x: np.ndarray, rate: int, click: float, within_s: float = 3.0, quiet_s: float = 0.15
 ) -> tuple[float, float] | None:
     """(start, end) seconds of the word after the sync click at `click`.
 
-    The word is where the level is within 20 dB of its loudest frame, so the
-    background noise of a recording does not count as part of it.
+    The word is the stretch around its loudest frame where the level stays
+    within 25 dB of that frame, allowing gaps shorter than `quiet_s` (the
+    closure before a "p"). A recording's background noise, a lone click at the
+    start of a clip, or a second sound well after the word (several human
+    recordings have them) are not part of it.
     """
     offset = click + CLICK_S + 0.06
     a = int(offset * rate)
-    part = x[a : a + int(within_s * rate)]
-    found = bursts(part, rate, gap_s=0.25)
-    if not found:
+    rms = frame_rms(x[a : a + int(within_s * rate)], rate)
+    if not rms.size or rms.max() < 0.01:
         return None
-    start, end = found[0]
-    rms = frame_rms(part, rate)
-    first, last = int(start / FRAME_S), int(end / FRAME_S)
-    loud = np.flatnonzero(rms[first : last + 1] > 0.1 * rms[first : last + 1].max())
-    return offset + (first + loud[0]) * FRAME_S, offset + (first + loud[-1] + 1) * FRAME_S
+    loud = rms > rms.max() * 10 ** (-25 / 20)
+    peak = int(np.argmax(rms))
+    gap = round(quiet_s / FRAME_S)
+
+    def edge(step: int) -> int:
+        i, quiet = peak, 0
+        while 0 <= i + step < len(loud) and quiet < gap:
+            i += step
+            quiet = 0 if loud[i] else quiet + 1
+        return i - step * quiet if quiet else i
+
+    first, last = edge(-1), edge(+1)
+    return offset + first * FRAME_S, offset + (last + 1) * FRAME_S
 
 
 def speaker_time(t_mic: float, mic_clicks: list[float], spk_clicks: list[float]) -> float | None:

@@ -317,6 +317,8 @@ class MicrophoneSource:
             dtype="int16",
             device=self.device,
             blocksize=int(rate * self.block_s),
+            # The stop path waits for captured audio: ask for the device's shortest buffer.
+            latency="low",
             callback=self._callback,
         )
 
