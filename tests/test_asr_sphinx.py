@@ -111,6 +111,44 @@ def test_set_phrases_narrows_and_reports_missing_words() -> None:
         recognizer.set_phrases(["qwzxv"])
 
 
+def test_set_phrases_brings_in_words_the_first_list_did_not_have() -> None:
+    # The grammar decoder starts with a dictionary of the first phrases' words only.
+    recognizer = SphinxRecognizer(["stop", "yes"])
+    recognizer.set_phrases(["stop", "yes", "go back", "start rotation"])
+    assert recognizer.missing_words == set()
+    assert recognizer.phrases == ["stop", "yes", "go back", "start rotation"]
+    results = feed(recognizer, wav_to_pcm16k(human_clips("yes")[0]))
+    assert [h.text for h in results if h.final] == ["yes"]
+
+
+def test_a_later_stop_counts_after_an_unconfirmed_one_in_the_same_utterance(
+    recognizer: SphinxRecognizer,
+) -> None:
+    """The coach's own "stop at once" (spotted, but not by the stop model) and the
+    user's "stop" 4 s later, in one long utterance: the second must still count."""
+    from types import SimpleNamespace
+
+    detections = [SimpleNamespace(word="stop ", start_frame=40, end_frame=80)]
+
+    class Spotter:
+        def seg(self) -> list[SimpleNamespace]:
+            return detections
+
+    real = recognizer._spotter
+    recognizer.reset()
+    try:
+        recognizer._spotter = Spotter()
+        recognizer._note_spotter_hits()
+        recognizer._model_hits = [4.9]  # the stop model fires on the user's word only
+        assert not recognizer._stop_confirmed()
+        detections.append(SimpleNamespace(word="stop ", start_frame=430, end_frame=480))
+        recognizer._note_spotter_hits()
+        assert recognizer._stop_confirmed()
+    finally:
+        recognizer._spotter = real
+        recognizer.reset()
+
+
 def test_jsgf_shares_prefixes() -> None:
     grammar = _jsgf(["stop", "stop it", "go on", "go back"])
     assert "stop [ it ]" in grammar

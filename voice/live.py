@@ -441,7 +441,6 @@ class Listener:
             start, end = self._span(hyp, now)
             if not hyp.final:
                 self._last_partial_at = now
-            if not hyp.final:
                 if self.runner.grammar.spot_safety(text) is None:
                     continue
                 if self._is_echo(text, start, end, safety=True):

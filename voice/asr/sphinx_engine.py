@@ -45,6 +45,8 @@ __all__ = ["SphinxRecognizer", "SphinxSettings"]
 STOP_WORD = "stop"
 _FRAMES_PER_S = 100
 """pocketsphinx analyses audio in 10 ms frames."""
+_SAME_HIT_S = 0.3
+"""Spotter detections closer than this (seconds) are one detection, revised."""
 
 
 def _log(probability: float) -> float:
@@ -389,9 +391,15 @@ class SphinxRecognizer:
         self._note_spotter_hits()
 
     def _note_spotter_hits(self) -> None:
-        hyp = self._spotter.hyp()
-        if hyp is not None and hyp.hypstr and not self._spotter_hits:
-            self._spotter_hits.append(self.time_s)
+        # Every detection counts, not only the first: the coach's own "stop at once"
+        # in a long utterance (its voice in the mic keeps one open) must not hide
+        # the user's "stop" a few seconds later.
+        for seg in self._spotter.seg() or []:
+            if seg.word.strip().split("(")[0] != STOP_WORD:
+                continue
+            at = self._utt_start_s + (seg.end_frame + 1) / _FRAMES_PER_S
+            if all(abs(at - hit) > _SAME_HIT_S for hit in self._spotter_hits):
+                self._spotter_hits.append(at)
 
     def _stop_confirmed(self) -> bool:
         if not self._spotter_hits:
