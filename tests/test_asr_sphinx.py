@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 
 import pytest
 
@@ -147,6 +148,27 @@ def test_a_later_stop_counts_after_an_unconfirmed_one_in_the_same_utterance(
     finally:
         recognizer._spotter = real
         recognizer.reset()
+
+
+def test_a_stop_model_hit_on_the_word_before_does_not_make_start_a_stop(
+    tmp_path: Path,
+) -> None:
+    """ "no", then "start rotation" 0.3 s later: the stop model fires on the "no",
+    the spotter on the "st" of "start"; they are two utterances, so no stop."""
+    from tests.live_harness import espeak_clip, tools_missing
+
+    if "espeak-ng" in tools_missing() or "sox" in tools_missing():
+        pytest.fail("espeak-ng and sox are needed (apt-get install espeak-ng sox)")
+    from voice.grammar import load_grammar
+
+    recognizer = SphinxRecognizer(load_grammar().sentences())
+    gap = b"\0" * int(0.3 * 16000) * 2
+    pcm = b"".join(
+        wav_to_pcm16k(espeak_clip(text, tmp_path, "en-us+f2")) + gap
+        for text in ("no", "start rotation")
+    )
+    results = feed(recognizer, pcm)
+    assert not heard_stop(results), results
 
 
 def test_jsgf_shares_prefixes() -> None:

@@ -406,12 +406,14 @@ class SphinxRecognizer:
             return False
         if self._stop_model is None:
             return True
-        window = self.settings.stop_agree_s
+        # Only a model hit inside this utterance counts: one left over from the
+        # word before ("no", which it often fires on) confirmed the spotter's
+        # "st" of "start rotation" as a stop.
         return any(
-            abs(model - spot) <= window + 0.5
+            abs(model - spot) <= self.settings.stop_agree_s
             for model in self._model_hits
             for spot in self._spotter_hits
-            if model >= self._utt_start_s - window
+            if model >= self._utt_start_s
         )
 
     def _partial(self) -> list[Hypothesis]:
