@@ -104,6 +104,16 @@ def test_partial_hypotheses_during_a_long_utterance(recognizer: SphinxRecognizer
     assert any(not h.final and h.text for h in results), results
 
 
+def test_utterance_length_is_known_while_it_lasts(recognizer: SphinxRecognizer) -> None:
+    clip = wav_to_pcm16k(human_clips("yes")[0])
+    recognizer.reset()
+    assert recognizer.utterance_s == 0.0
+    recognizer.accept(b"\0" * 9600 + clip + clip)  # no trailing silence: still speaking
+    assert 0.3 < recognizer.utterance_s < recognizer.time_s
+    recognizer.finish()
+    assert recognizer.utterance_s == 0.0
+
+
 def test_set_phrases_narrows_and_reports_missing_words() -> None:
     recognizer = SphinxRecognizer(["stop", "yes", "flibbertigibbetx"])
     assert recognizer.missing_words == {"flibbertigibbetx"}

@@ -73,6 +73,11 @@ def test_partial_results_arrive_before_the_end(korean: VoskRecognizer, tmp_path:
         partials += [h for h in korean.accept(pcm[offset : offset + 1600]) if not h.final]
     assert partials, "no partial result while speaking"
     assert all(h.text for h in partials)
+    # Mid-utterance the recognizer knows how long it has been listening to it
+    # (the live session cuts an utterance the coach's echo keeps open).
+    assert 0.5 < korean.utterance_s <= korean.time_s
+    korean.finish()
+    assert korean.utterance_s == 0.0
 
 
 def test_unknown_and_low_confidence_give_no_text(korean: VoskRecognizer) -> None:
