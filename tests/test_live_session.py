@@ -412,9 +412,13 @@ class _FakeRunner:
 
 
 class _FakeRecognizer:
-    def __init__(self, script: dict[int, list[object]], talking: bool = False) -> None:
+    def __init__(
+        self, script: dict[int, list[object]], talking: bool = False, cut_text: str = "stop"
+    ) -> None:
         self.script = script
         self.talking = talking
+        self.cut_text = cut_text
+        """What `finish` hears in the endless utterance."""
         """Every block continues one utterance (as under the coach's echo)."""
         self.fed = 0
         self.fed_since_reset = 0
@@ -432,11 +436,12 @@ class _FakeRecognizer:
 
     def finish(self) -> list[object]:
         self.finished += 1
-        return [_hyp("next", True)] if self.talking else []
+        return [_hyp(self.cut_text, True)] if self.talking else []
 
     def reset(self) -> None:
         self.resets += 1
         self.fed_since_reset = 0
+        self.talking = False  # the cut ended it
 
 
 class _FiringDetector:
@@ -511,15 +516,26 @@ def test_a_pain_partial_whose_final_is_rejected_still_stops_the_routine() -> Non
     assert runner.calls[:2] == [("partial", "that hurts"), ("hear", "that hurts")]
 
 
-def test_an_endless_utterance_is_cut_and_its_words_are_taken() -> None:
+def test_an_endless_utterance_is_cut_and_a_stop_in_it_is_taken() -> None:
     runner = _FakeRunner()
     recognizer = _FakeRecognizer({}, talking=True)
     blocks = [np.zeros(320, np.int16).tobytes()] * 10
     listener = _listener(runner, recognizer, blocks, max_utterance_s=0.1)
     listener.run()  # type: ignore[attr-defined]
-    # Cut after 6 blocks (0.12 s): the cut utterance's final is heard, not dropped.
+    # Cut after 6 blocks (0.12 s): the cut utterance's stop is heard, not dropped.
     assert recognizer.finished >= 1 and recognizer.resets >= 1
-    assert ("hear", "next") in runner.calls
+    assert ("hear", "stop") in runner.calls
+
+
+def test_other_commands_in_a_cut_utterance_are_dropped() -> None:
+    # Seconds of the coach's own voice make the grammar find whole commands.
+    runner = _FakeRunner()
+    recognizer = _FakeRecognizer({}, talking=True, cut_text="the tight hug please")
+    blocks = [np.zeros(320, np.int16).tobytes()] * 10
+    listener = _listener(runner, recognizer, blocks, max_utterance_s=0.1)
+    listener.run()  # type: ignore[attr-defined]
+    assert recognizer.resets >= 1
+    assert not any(call[0] == "hear" for call in runner.calls), runner.calls
 
 
 def test_no_cut_while_the_stop_model_hears_a_word() -> None:
