@@ -548,6 +548,26 @@ def test_no_cut_while_the_stop_model_hears_a_word() -> None:
     assert recognizer.resets == 0 and recognizer.finished == 1
 
 
+def test_a_stop_partial_is_not_taken_back_by_another_command_in_the_final() -> None:
+    runner = _FakeRunner()
+    recognizer = _FakeRecognizer(
+        {2: [_hyp("stop", False)], 4: [_hyp("the tight hug please", True)]}
+    )
+    listener = _listener(runner, recognizer, [np.zeros(320, np.int16).tobytes()] * 5)
+    listener.run()  # type: ignore[attr-defined]
+    assert runner.calls[:2] == [("partial", "stop"), ("hear", "stop")], runner.calls
+    assert ("hear", "the tight hug please") not in runner.calls
+
+
+def test_a_pain_partial_is_taken_back_by_another_command_in_the_final() -> None:
+    # The grammar alone shows "ow" on its way to "now"; a pain stop locks the region.
+    runner = _FakeRunner()
+    recognizer = _FakeRecognizer({2: [_hyp("ow", False)], 4: [_hyp("now", True)]})
+    listener = _listener(runner, recognizer, [np.zeros(320, np.int16).tobytes()] * 5)
+    listener.run()  # type: ignore[attr-defined]
+    assert runner.calls[:2] == [("partial", "ow"), ("hear", "now")], runner.calls
+
+
 def test_a_lost_microphone_pauses_and_its_return_resumes() -> None:
     from voice.audio_input import InputLost
 

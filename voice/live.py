@@ -16,8 +16,10 @@ partial result calls `runner.safety_partial`, which silences every output before
 the dialogue loop sees the event; the final result then runs the stop or pain
 protocol through `runner.hear`. If the final is rejected or never comes
 (`confirm_s`), the partial itself is acted on as heard: the coach never goes
-on as if "that hurts" had not been said; a final with another command cancels
-it (a false alarm: the cut line is then counted done). The microWakeWord "stop" model is a
+on as if "that hurts" had not been said, and a final with another command does
+not take back a stop partial either (once the coach echoed into the microphone
+turned a user's stop into "the tight hug please"; a pain partial, from the
+grammar alone, can still be taken back). The microWakeWord "stop" model is a
 pre-trigger: when it fires while the coach speaks (and the echo gate does not
 call it the coach's own "stop"), the speech is paused at once
 (`Speaker.pause`); the recognizer then confirms (stop -> everything stops) or
@@ -466,7 +468,15 @@ class Listener:
             safety = parse is not None and parse.intent in ("Stop", "PainStop")
             if self._is_echo(text, start, end, safety=safety):
                 continue
-            self._pending_safety = None  # the final decides: a stop, or a false alarm
+            pending = self._pending_safety
+            if pending is not None and not safety and self._is_stop(pending[0]):
+                # A stop partial (the spotter and the stop model agreed) silenced the
+                # coach: another command in the same breath does not take it back.
+                # A pain partial from the grammar alone still can ("now" shows "ow"
+                # on its way), since a pain stop locks the region for the day.
+                self._confirm_partial()
+                continue
+            self._pending_safety = None
             if safety:
                 self.output.discard_dropped()
             self.runner.hear(text, "speech")
@@ -474,12 +484,16 @@ class Listener:
                 self._duck_until = None
                 self.output.release()
 
+    def _is_stop(self, text: str) -> bool:
+        spotted = self.runner.grammar.spot_safety(text)
+        return spotted is not None and spotted.intent == "Stop"
+
     def _confirm_partial(self) -> None:
         """A stop/pain partial silenced the coach and no final said otherwise: act on it.
 
         The recognizer sometimes rejects the final of a real "that hurts" it saw
-        in a partial; the coach must not go on with the routine as if nothing
-        was said. A final with another command instead (a false alarm) cancels this.
+        in a partial, or hears another command in the final of a stop; the coach
+        must not go on with the routine as if nothing was said.
         """
         pending, self._pending_safety = self._pending_safety, None
         if pending is None:
