@@ -82,9 +82,10 @@ RATE = 16000
 class LiveSettings:
     pretrigger_threshold: float = 0.5
     """microWakeWord probability that ducks the speech. 0.3 fired up to 60 ms earlier
-    after a short "stop" (stop latency p95 210 instead of 260-273 ms), but it also
-    fired on the coach's own voice looped back into the mic, and the pauses it made
-    let that voice through the echo gate as a command (1 of 3 CI runs): not kept."""
+    after a short "stop" (stop latency p95 210 instead of 260-273 ms), but in 1 of 3
+    CI runs with it a user's stop under the coach's looped-back voice was taken back
+    by a command the grammar found in that voice (since fixed: a stop partial is
+    not taken back); not re-measured since, so not kept."""
     release_s: float = 1.2
     """Seconds a pre-trigger duck waits for the recognizer to confirm a stop."""
     drain_s: float = 15.0
