@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.asr_helpers import feed, heard_stop, human_clips
-from voice.asr.base import Recognizer
+from tests.asr_helpers import BLOCK, feed, heard_stop, human_clips
+from voice.asr.base import Hypothesis, Recognizer
 from voice.audio_input import wav_to_pcm16k
 from voice.errors import BadInput
 
@@ -237,3 +237,69 @@ def test_second_pass_can_be_switched_off() -> None:
     for clip in human_clips("yes")[:6]:
         finals += [h.text for h in feed(recognizer, wav_to_pcm16k(clip)) if h.final and h.text]
     assert finals.count("yes") >= 3, finals
+
+
+def _arrivals(recognizer: SphinxRecognizer, pcm: bytes) -> list[tuple[float, Hypothesis]]:
+    """Each result with the audio time (seconds fed) at which it came out."""
+    recognizer.reset()
+    out: list[tuple[float, Hypothesis]] = []
+    for offset in range(0, len(pcm), BLOCK):
+        for hyp in recognizer.accept(pcm[offset : offset + BLOCK]):
+            out.append((recognizer.time_s, hyp))
+    out += [(recognizer.time_s, h) for h in recognizer.finish()]
+    return out
+
+
+def test_a_stop_partial_does_not_wait_for_the_endpointer(recognizer: SphinxRecognizer) -> None:
+    # The decoders get speech as it comes, not one endpointer window (0.3 s) late,
+    # so the spotter's stop is out well before the endpointer calls the end.
+    early = 0
+    for clip in human_clips("stop")[:10]:
+        pcm = b"\0" * 9600 + wav_to_pcm16k(clip) + b"\0" * 16000
+        arrivals = _arrivals(recognizer, pcm)
+        stop_at = next((t for t, h in arrivals if not h.final and h.text == "stop"), None)
+        final_at = next((t for t, h in arrivals if h.final), None)
+        if stop_at is not None and final_at is not None and final_at - stop_at >= 0.2:
+            early += 1
+    assert early >= 6, f"only {early} of 10 stops came 0.2 s or more before the final"
+
+
+@pytest.fixture(scope="module")
+def next_step(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    from tests.live_harness import espeak_clip
+
+    clip = espeak_clip("next step", tmp_path_factory.mktemp("clips"), "en-us+f2", speed=150)
+    return wav_to_pcm16k(clip)
+
+
+def test_a_phrase_nothing_can_follow_ends_before_the_endpointer_calls_it(
+    next_step: bytes,
+) -> None:
+    pcm = b"\0" * 9600 + next_step + b"\0" * 16000
+    times = {}
+    for early_end_s in (0.15, 5.0):  # 5 s: never early
+        recognizer = SphinxRecognizer(
+            [*PHRASES, "next step"], SphinxSettings(early_end_s=early_end_s)
+        )
+        finals = [(t, h) for t, h in _arrivals(recognizer, pcm) if h.final]
+        assert [h.text for _, h in finals] == ["next step"]
+        times[early_end_s] = finals[0][0]
+    assert times[0.15] <= times[5.0] - 0.09, times
+
+
+def test_next_is_not_ended_early_because_next_step_may_follow() -> None:
+    recognizer = SphinxRecognizer(["next", "next step", "stop"])
+    assert "next step" in recognizer._closed
+    assert "next" not in recognizer._closed
+
+
+def test_speech_right_after_an_early_end_is_a_new_utterance(next_step: bytes) -> None:
+    # A stop said just after a command must not be lost in the endpointer's
+    # hangover of the command that already ended.
+    recognizer = SphinxRecognizer([*PHRASES, "next step"])
+    stop = wav_to_pcm16k(human_clips("stop")[0])
+    pcm = b"\0" * 9600 + next_step + b"\0" * 3200 + stop + b"\0" * 16000
+    results = [h for _, h in _arrivals(recognizer, pcm)]
+    finals = [h.text for h in results if h.final and h.text]
+    assert finals[:1] == ["next step"], results
+    assert heard_stop(results[results.index(next(h for h in results if h.final)) + 1 :]), results

@@ -80,12 +80,11 @@ RATE = 16000
 
 @dataclass(frozen=True)
 class LiveSettings:
-    pretrigger_threshold: float = 0.5
-    """microWakeWord probability that ducks the speech. 0.3 fired up to 60 ms earlier
-    after a short "stop" (stop latency p95 210 instead of 260-273 ms), but in 1 of 3
-    CI runs with it a user's stop under the coach's looped-back voice was taken back
-    by a command the grammar found in that voice (since fixed: a stop partial is
-    not taken back); not re-measured since, so not kept."""
+    pretrigger_threshold: float = 0.3
+    """microWakeWord probability that ducks the speech. 0.3 fires up to 60 ms earlier
+    than 0.5 after a short "stop" (measured with benchmarks/stop_latency.py); a
+    pre-trigger on another word only pauses the speech until the recognizer
+    releases it."""
     release_s: float = 1.2
     """Seconds a pre-trigger duck waits for the recognizer to confirm a stop."""
     drain_s: float = 15.0

@@ -4,8 +4,9 @@ Four parts run on the same audio (choices measured on the shared human set with
 benchmarks/asr_eval.py):
 
 - a grammar decoder (JSGF of the phrase list, factored into a word tree) over
-  utterances cut by pocketsphinx's endpointer (plus 0.3 s pre-roll); a result
-  that is not a whole phrase is rejected;
+  utterances cut by pocketsphinx's endpointer (plus 0.3 s pre-roll), fed each
+  speech frame as it arrives; a result that is not a whole phrase is rejected,
+  and one that no longer phrase continues is final after 0.15 s of quiet;
 - a free phone-loop decoder: the grammar words' acoustic score against it per
   frame rejects out-of-grammar speech the grammar decoder forced onto a phrase;
 - a keyword spotter for "stop" (its own decoder), because the grammar decoder
@@ -100,6 +101,10 @@ class SphinxSettings:
     multi-word commands ("end session" -> "and tension") and would reject them."""
     partials: bool = True
     """Report partial grammar hypotheses during an utterance."""
+    early_end_s: float = 0.15
+    """Seconds of quiet after which an utterance is final when its grammar hypothesis
+    is a whole phrase that no longer phrase continues ("next step", not "next"),
+    without waiting for the endpointer, which calls the end after 0.27 s."""
     partial_stable_s: float = 0.25
     """Seconds of audio a partial grammar hypothesis must stay the same, and be a
     whole phrase, before it is reported: mid-word paths flicker through words
@@ -268,6 +273,9 @@ class SphinxRecognizer:
         self.missing_words = missing
         self.phrases = usable
         self._phrase_set = set(usable)
+        prefixes = {" ".join(p.split()[:n]) for p in usable for n in range(1, len(p.split()))}
+        self._closed = self._phrase_set - prefixes
+        """Phrases no other phrase continues: they may end early (`early_end_s`)."""
         decoder.add_jsgf_string("commands", _jsgf(usable))
         decoder.activate_search("commands")
 
@@ -282,9 +290,18 @@ class SphinxRecognizer:
         self._endpointer = ps.Endpointer(
             window=self.settings.vad_window_s, ratio=self.settings.vad_ratio
         )
+        # The endpointer decides on a 0.3 s window; the same detector frame by frame
+        # tells which frames of an utterance are speech as they arrive.
+        self._vad = ps.Vad(sample_rate=SAMPLE_RATE, frame_length=self._endpointer.frame_length)
+        self._held: list[bytes] = []
+        """Non-speech frames inside an utterance not yet fed to the decoders."""
+        self._speech_run = 0
+        """Speech frames in a row, by the frame-wise detector."""
+        self._ended_early_at: float | None = None
+        """Set while the endpointer is still in the speech of an utterance ended early."""
         self._frame_bytes: int = self._endpointer.frame_bytes
         frame_s = self._endpointer.frame_length
-        keep = int((self.settings.vad_window_s + self.settings.preroll_s) / frame_s) + 2
+        keep = int((self.settings.vad_window_s + self.settings.preroll_s) / frame_s) + 4
         self._recent: deque[tuple[float, bytes]] = deque(maxlen=keep)
         self._pending = b""
         self._utt_audio = bytearray()
@@ -325,52 +342,78 @@ class SphinxRecognizer:
             frame = data[offset : offset + n]
             self._recent.append((self.time_s, frame))
             self._samples += n // BYTES_PER_SAMPLE
-            speech = self._endpointer.process(frame)
-            results.extend(self._after_frame(speech))
+            self._endpointer.process(frame)
+            speech = self._vad.is_speech(frame)
+            self._speech_run = self._speech_run + 1 if speech else 0
+            results.extend(self._after_frame(frame, speech))
         return results
 
     def finish(self) -> list[Hypothesis]:
         results: list[Hypothesis] = []
-        if self._pending:
-            self._samples += len(self._pending) // BYTES_PER_SAMPLE
+        pending, self._pending = self._pending, b""
         if self._endpointer.in_speech:
-            # end_stream needs at least one sample; silence stands in for none.
-            tail = self._endpointer.end_stream(self._pending or bytes(BYTES_PER_SAMPLE))
-            self._pending = b""
-            if tail:
-                if not self._in_utt:
-                    self._start_utt()
-                self._feed(tail)
+            # end_stream needs at least one sample; silence stands in for none. Its
+            # tail is audio the decoders already have (they are fed as it comes).
+            self._endpointer.end_stream(pending or bytes(BYTES_PER_SAMPLE))
+            if not self._in_utt and self._ended_early_at is None:
+                self._start_utt(float(self._endpointer.speech_start))
             if self._in_utt:
+                if pending:
+                    self._feed(pending)
                 results.extend(self._partial())
-                results.append(self._end_utt(self.time_s))
-        elif self._in_utt:
+        self._ended_early_at = None
+        self._samples += len(pending) // BYTES_PER_SAMPLE
+        if self._in_utt:
             results.append(self._end_utt(self.time_s))
-        self._pending = b""
         return results
 
-    def _after_frame(self, speech: bytes | None) -> list[Hypothesis]:
+    def _after_frame(self, frame: bytes, speech: bool) -> list[Hypothesis]:
+        # The decoders get each speech frame as it arrives, not the endpointer's
+        # copy of it, which comes one decision window (0.3 s) late: partial
+        # results, the stop among them, are that much sooner. Quiet frames are
+        # held back until speech resumes, so that the decoders do not also get the
+        # quiet the endpointer waits through before it calls the end (measured: it
+        # changed results and added false stops).
         results: list[Hypothesis] = []
-        if speech is not None:
-            if not self._in_utt:
-                self._start_utt()
-            self._feed(speech)
-            results.extend(self._partial())
-        if self._in_utt and not self._endpointer.in_speech:
-            results.append(self._end_utt(self._endpointer.speech_end))
+        if not self._endpointer.in_speech:
+            self._ended_early_at = None
+            if self._in_utt:
+                results.append(self._end_utt(self._endpointer.speech_end))
+            return results
+        if not self._in_utt:
+            if self._ended_early_at is None:
+                self._start_utt(float(self._endpointer.speech_start))
+            elif speech and self._speech_run >= 2:  # speaking again (not one noisy frame)
+                self._start_utt(max(self._ended_early_at, self.time_s - 0.5))
+            else:
+                return results
+        elif speech:
+            self._feed(b"".join(self._held) + frame)
+            self._held.clear()
+        else:
+            self._held.append(frame)
+        results.extend(self._partial())
+        quiet_s = len(self._held) * self._endpointer.frame_length
+        if quiet_s >= self.settings.early_end_s - 1e-6 and self._candidate in self._closed:
+            end_s = self.time_s - quiet_s
+            self._ended_early_at = end_s
+            results.append(self._end_utt(end_s))
         return results
 
-    def _start_utt(self) -> None:
+    def _start_utt(self, speech_start: float) -> None:
         for decoder in self._decoders:
             decoder.start_utt()
         self._in_utt = True
         self._utt_audio = bytearray()
-        speech_start = float(self._endpointer.speech_start)
+        self._held = []
         first = speech_start - self.settings.preroll_s
-        preroll = [f for t, f in self._recent if first - 1e-6 <= t < speech_start - 1e-6]
-        self._utt_start_s = max(0.0, speech_start - len(preroll) * self._endpointer.frame_length)
-        if preroll:
-            self._feed(b"".join(preroll))
+        if self._ended_early_at is not None:
+            first = max(first, self._ended_early_at)
+        # The pre-roll, the speech the endpointer took to decide on, and this frame.
+        audio = [(t, f) for t, f in self._recent if t >= first - 1e-6]
+        self._utt_start_s = audio[0][0] if audio else self.time_s
+        if audio:
+            self._feed(b"".join(f for _, f in audio))
         self._last_partial = ""
         self._candidate = ""
         self._candidate_since = 0.0
