@@ -16,8 +16,10 @@ the runner, so every trial starts in the same state.
   alert cue ends; natural pauses in speech do not count). A sync click into
   both sinks just before each word aligns the two recordings.
 - pain: the same with a pain phrase ("that hurts", "it hurts").
-- command: in a routine, the coach silent, waiting; the user says "next".
-  Latency = end of the word -> first sample of the reply at the speaker.
+- command: in a routine, the coach silent, waiting; the user says "next step",
+  "next one", "skip this step" or "skip it" (espeak-ng voices the engine
+  understands offline), until `--trials` are acted on (at most three times as
+  many tries). Latency = end of the words -> first sample of the reply.
 - self stops: the speaker is looped back into the microphone
   (module-loopback) while the coach reads the precautions `--readings` times;
   every stop/pain the session acts on is a self-triggered stop.
