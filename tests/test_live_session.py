@@ -417,9 +417,9 @@ class _FakeRecognizer:
     ) -> None:
         self.script = script
         self.talking = talking
+        """Every block continues one utterance (as under the coach's echo)."""
         self.cut_text = cut_text
         """What `finish` hears in the endless utterance."""
-        """Every block continues one utterance (as under the coach's echo)."""
         self.fed = 0
         self.fed_since_reset = 0
         self.resets = 0

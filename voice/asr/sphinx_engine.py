@@ -383,8 +383,9 @@ class SphinxRecognizer:
         if not self._in_utt:
             if self._ended_early_at is None:
                 self._start_utt(float(self._endpointer.speech_start))
-            elif speech and self._speech_run >= 2:  # speaking again (not one noisy frame)
-                self._start_utt(max(self._ended_early_at, self.time_s - 0.5))
+            elif self._speech_run >= 2:  # speaking again (not one noisy frame)
+                # _start_utt keeps the pre-roll after the end of the early utterance.
+                self._start_utt(self.time_s - 0.5)
             else:
                 return results
         elif speech:
