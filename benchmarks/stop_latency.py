@@ -15,7 +15,9 @@ the runner, so every trial starts in the same state.
   the moment the speaker monitor falls silent for good (the silence that the
   alert cue ends; natural pauses in speech do not count). A sync click into
   both sinks just before each word aligns the two recordings.
-- pain: the same with a pain phrase ("that hurts", "it hurts").
+- pain: the same with a pain phrase ("that hurts", "it hurts"). Either kind of
+  stop counts as acted on (both silence the coach); trials acted on as the other
+  kind are listed.
 - command: in a routine, the coach silent, waiting; the user says "next step",
   "next one", "skip this step" or "skip it" (espeak-ng voices the engine
   understands offline), until `--trials` are acted on (at most three times as
@@ -102,10 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     command.latencies = bench.analyse("next", "sound", command.misses)
 
     print(f"recordings and transcript: {work}")
-    report("stop latency (end of 'stop' -> speaker silent)", stop.latencies, stop.misses)
-    report("pain latency (end of pain phrase -> speaker silent)", pain.latencies, pain.misses)
-    report("command latency (end of 'next' -> first reply sample)", command.latencies,
-           command.misses)  # fmt: skip
+    report("stop latency (end of 'stop' -> speaker silent)", stop)
+    report("pain latency (end of pain phrase -> speaker silent)", pain)
+    report("command latency (end of 'next' -> first reply sample)", command)
     print(f"self-triggered stops: {self_stops} in {readings} precaution readings (target 0)")
     print(f"cpu: {cpu:.1f} % of one core (target <= 30)")
     print(f"rss: {rss:.0f} MB peak (target <= 300)")
@@ -122,6 +123,8 @@ class Result:
         self.latencies: list[float] = []
         """Milliseconds."""
         self.misses: list[str] = []
+        self.other_kind: list[str] = []
+        """Stop trials acted on as a pain stop, pain trials as a plain stop."""
 
 
 class Bench:
@@ -182,12 +185,14 @@ class Bench:
             since = len(s.events())
             clip = clips[i % len(clips)]
             self.play(f"{label}{i}", clip)
-            if (
-                s.wait_for(lambda e: e["event"] == "stop" and e.get("pain") == pain, 4, since)
-                is None
-            ):
+            # Either kind of stop silences the coach at once: a "stop" heard as
+            # "stop ow" is acted on as a pain stop, which is on the safe side.
+            heard = s.wait_for(lambda e: e["event"] == "stop", 4, since)
+            if heard is None:
                 result.misses.append(f"{label}{i}:{clip.name}")
             else:
+                if heard.get("pain") != pain:
+                    result.other_kind.append(f"{label}{i}:{clip.name}")
                 time.sleep(1.5)  # let the alert cue play: it marks the cut in the recording
             s.type("stop")  # the typed path ends whatever is left of the reading
             time.sleep(0.3)
@@ -359,11 +364,14 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.array(values), q))
 
 
-def report(title: str, values: list[float], misses: list[str]) -> None:
+def report(title: str, result: Result) -> None:
+    values, misses = result.latencies, result.misses
     print(f"{title}: n={len(values)} median={percentile(values, 50):.0f} ms "
           f"p95={percentile(values, 95):.0f} ms misses={len(misses)}")  # fmt: skip
     if misses:
         print(f"  not recognized: {', '.join(misses)}")
+    if result.other_kind:
+        print(f"  acted on as the other kind of stop: {', '.join(result.other_kind)}")
 
 
 if __name__ == "__main__":

@@ -56,17 +56,25 @@ def test_is_a_recognizer(recognizer: SphinxRecognizer) -> None:
 def test_human_stop_clips_are_heard_as_stop(recognizer: SphinxRecognizer) -> None:
     clips = human_clips("stop")
     heard = sum(heard_stop(feed(recognizer, wav_to_pcm16k(c))) for c in clips)
-    # Benchmarked 28-29 of 30; the bound leaves room for platform differences.
-    assert heard >= 26, f"only {heard}/{len(clips)} human 'stop' clips heard"
+    # Benchmarked 30 of 30; one to spare for a platform's float differences.
+    assert heard >= len(clips) - 1, f"only {heard}/{len(clips)} human 'stop' clips heard"
+
+
+def test_stop_said_with_a_fronted_vowel_is_heard() -> None:
+    # This speaker says "stap": the dictionary's S T AA P alone never spots it.
+    stap = wav_to_pcm16k(next(c for c in human_clips("stop") if c.name == "9a356ab9_nohash_0.wav"))
+    assert heard_stop(feed(SphinxRecognizer(PHRASES), stap))
+    only_dictionary = SphinxRecognizer(PHRASES, SphinxSettings(stop_fronted_threshold=None))
+    assert not heard_stop(feed(only_dictionary, stap))
 
 
 def test_other_words_are_rarely_stop(recognizer: SphinxRecognizer) -> None:
     labels = ("yes", "no", "go", "up", "down", "left", "right", "on", "off")
     clips = [c for label in labels for c in human_clips(label)]
     false = [c.name for c in clips if heard_stop(feed(recognizer, wav_to_pcm16k(c)))]
-    # Benchmarked about 2.6% (target 3%); most come from no/go/down, which the
-    # microWakeWord model also confuses with stop.
-    assert len(false) <= 0.05 * len(clips), f"false stops: {false}"
+    # Benchmarked 4 of 270 with these phrases, 3 with the whole grammar (target
+    # 3%); they come from words the microWakeWord model also confuses with stop.
+    assert len(false) <= 0.03 * len(clips), f"false stops: {false}"
 
 
 def test_silence_gives_nothing(recognizer: SphinxRecognizer) -> None:
@@ -96,6 +104,25 @@ def test_stop_arrives_as_a_partial_before_the_final(recognizer: SphinxRecognizer
             partial_first += 1
             assert first.source == "stop-spotter"
     assert partial_first >= 7
+
+
+def test_an_utterance_decodes_alike_whatever_was_heard_before(
+    recognizer: SphinxRecognizer,
+) -> None:
+    # Every utterance starts from the model's cepstral mean: what the decoders
+    # adapted to on other speakers' words must not change what the next words are
+    # heard as, nor much how sure the recognizer is (with the mean carried over,
+    # confidences moved by up to 0.03 here; the noise estimate still moves them
+    # by a few thousandths).
+    for clip in [wav_to_pcm16k(c) for c in human_clips("yes")[:4]]:
+        fresh = [(h.text, h.confidence) for h in feed(recognizer, clip) if h.final]
+        for label in ("no", "off", "_unknown_"):
+            for other in human_clips(label)[:3]:
+                feed(recognizer, wav_to_pcm16k(other))
+            after = [(h.text, h.confidence) for h in feed(recognizer, clip) if h.final]
+            assert [t for t, _ in after] == [t for t, _ in fresh], label
+            drift = max(abs(a - f) for (_, a), (_, f) in zip(after, fresh, strict=True))
+            assert drift < 0.01, f"confidence after {label}: {after} vs {fresh}"
 
 
 def test_partial_hypotheses_during_a_long_utterance(recognizer: SphinxRecognizer) -> None:
@@ -218,9 +245,9 @@ def test_unknown_words_rarely_give_a_command(listening: SphinxRecognizer) -> Non
         texts = [h.text for h in results if h.text and (h.final or "stop" in h.text.split())]
         if texts:
             heard[clip.name] = texts
-    # Benchmarked 58/60 quiet (target 95%); without the open-vocabulary second
-    # pass the grammar forced about 13 of them onto phrases ("six" -> "status").
-    assert len(heard) <= 0.15 * len(clips), heard
+    # Benchmarked 58/60 quiet (target 95%: at most 3); without the open-vocabulary
+    # second pass the grammar forced about 13 of them onto phrases ("six" -> "status").
+    assert len(heard) <= 0.05 * len(clips), heard
 
 
 def test_second_pass_keeps_sound_alikes_and_rejects_others(listening: SphinxRecognizer) -> None:
