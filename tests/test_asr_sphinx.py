@@ -60,10 +60,10 @@ def test_human_stop_clips_are_heard_as_stop(recognizer: SphinxRecognizer) -> Non
     assert heard >= len(clips) - 1, f"only {heard}/{len(clips)} human 'stop' clips heard"
 
 
-def test_stop_said_with_a_fronted_vowel_is_heard() -> None:
+def test_stop_said_with_a_fronted_vowel_is_heard(recognizer: SphinxRecognizer) -> None:
     # This speaker says "stap": the dictionary's S T AA P alone never spots it.
     stap = wav_to_pcm16k(next(c for c in human_clips("stop") if c.name == "9a356ab9_nohash_0.wav"))
-    assert heard_stop(feed(SphinxRecognizer(PHRASES), stap))
+    assert heard_stop(feed(recognizer, stap))
     only_dictionary = SphinxRecognizer(PHRASES, SphinxSettings(stop_fronted_threshold=None))
     assert not heard_stop(feed(only_dictionary, stap))
 
