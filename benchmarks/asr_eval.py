@@ -40,12 +40,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from voice.asr.base import Engine, Recognizer  # noqa: E402
-from voice.asr.engines import create_recognizer  # noqa: E402
-from voice.asr.models import find_model  # noqa: E402
-from voice.asr.stop_detector import StopDetector  # noqa: E402
-from voice.audio_input import to_pcm16, wav_to_pcm16k  # noqa: E402
-from voice.grammar import Grammar, load_grammar  # noqa: E402
+from voice.coach.grammar import Grammar, load_grammar  # noqa: E402
+from voice.listen.asr.base import Engine, Recognizer  # noqa: E402
+from voice.listen.asr.engines import create_recognizer  # noqa: E402
+from voice.listen.asr.models import find_model  # noqa: E402
+from voice.listen.asr.stop_detector import StopDetector  # noqa: E402
+from voice.listen.audio_input import to_pcm16, wav_to_pcm16k  # noqa: E402
 
 HUMAN = ROOT.parent / "shared" / "speech" / "human"
 OUT = ROOT / "benchmarks" / "out"

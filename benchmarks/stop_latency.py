@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/stop_latency.py [--trials 20] [--readings 10]
 
-The live session (`voice.live.run_live` with the real recognizer, stop
+The live session (`voice.session.live.run_live` with the real recognizer, stop
 detector, speaker and echo gate) runs in this process on the virtual speaker
 `bc_speaker` and microphone `bc_mic` of tests/pulse.py. The user's words are
 played into the microphone; both the microphone and the speaker monitors are
@@ -47,7 +47,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.live_harness import (  # noqa: E402
+from tests.support.live_harness import (  # noqa: E402
     InProcessSession,
     Recorder,
     clicks,
@@ -60,7 +60,7 @@ from tests.live_harness import (  # noqa: E402
     stop_silence_onset,
     word_after,
 )
-from tests.pulse import _pactl, start_virtual_audio  # noqa: E402
+from tests.support.pulse import _pactl, start_virtual_audio  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -320,9 +320,9 @@ def _pick_next_clips(folder: Path) -> list[Path]:
     the candidates are decoded offline first and only those heard as Next are
     played: the benchmark measures latency, asr_eval measures accuracy.
     """
-    from voice.asr.sphinx_engine import SphinxRecognizer
-    from voice.audio_input import wav_to_pcm16k
-    from voice.grammar import load_grammar
+    from voice.coach.grammar import load_grammar
+    from voice.listen.asr.sphinx_engine import SphinxRecognizer
+    from voice.listen.audio_input import wav_to_pcm16k
 
     grammar = load_grammar()
     recognizer = SphinxRecognizer(grammar.sentences())

@@ -1,7 +1,7 @@
 """Speech output latency on a PulseAudio null sink: say() -> first sample, stop_all() -> silence.
 
 What is measured, honestly:
-- The coach (`voice.speaker.Speaker`) plays into a private null sink (its own, so
+- The coach (`voice.speak.speaker.Speaker`) plays into a private null sink (its own, so
   nothing else on the shared server plays into it); `parec` reads that sink's
   monitor with a 5 ms fragment and every chunk is stamped with the
   `time.monotonic()` at which it arrived in this process (tests/audio_probe.py).
@@ -31,8 +31,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("PULSE_LATENCY_MSEC", "20")
 
-from tests.audio_probe import MonitorProbe, PrivateSink
-from tests.pulse import start_virtual_audio
+from tests.support.audio_probe import MonitorProbe, PrivateSink
+from tests.support.pulse import start_virtual_audio
 
 T0 = time.monotonic()
 CACHED = ["one", "two", "three", "four", "five", "hold", "breathe in", "relax"]
@@ -58,8 +58,8 @@ def main() -> int:
     start_virtual_audio()
     print(f"{time.monotonic() - T0:.2f}s start")
 
-    from voice.speaker import Speaker
-    from voice.tts import CACHED_PHRASES, SpeechSettings
+    from voice.speak.speaker import Speaker
+    from voice.speak.tts import CACHED_PHRASES, SpeechSettings
 
     done = threading.Event()
     errors: list[str] = []

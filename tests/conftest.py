@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.pulse import VirtualAudio, missing_tools, start_virtual_audio
+from tests.support.pulse import VirtualAudio, missing_tools, start_virtual_audio
 
 
 def pytest_configure(config: pytest.Config) -> None:

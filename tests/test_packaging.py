@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from voice.routines import ROUTINE_IDS
+from voice.coach.routines import ROUTINE_IDS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,10 +45,10 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_wheel_contains_data_and_model(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for routine in (*ROUTINE_IDS, "precautions"):
-        assert f"voice/routines/{routine}.yaml" in names
-    assert "voice/grammars/en/commands.yaml" in names
-    assert "voice/models/microwakeword-stop/stop.tflite" in names
-    assert "voice/models/microwakeword-stop/LICENSE" in names
+        assert f"voice/data/routines/{routine}.yaml" in names
+    assert "voice/data/grammars/en/commands.yaml" in names
+    assert "voice/data/microwakeword-stop/stop.tflite" in names
+    assert "voice/data/microwakeword-stop/LICENSE" in names
     assert "voice/py.typed" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "backcoach = voice.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()

@@ -13,10 +13,11 @@ _PACKAGE = Path(__file__).resolve().parent
 def data_dir(name: str) -> Path:
     """The shipped data folder `name` (grammars, routines).
 
-    A wheel carries it inside the package; a source checkout (editable install,
-    tests) keeps it at the repository root next to the package.
+    A wheel carries it inside the package (`voice/data/<name>`, mapped by
+    pyproject's force-include); a source checkout (editable install, tests) keeps
+    it at the repository root next to the package.
     """
-    for candidate in (_PACKAGE / name, _PACKAGE.parent / name):
+    for candidate in (_PACKAGE / "data" / name, _PACKAGE.parent / name):
         if candidate.is_dir():
             return candidate
     raise FileNotFoundError(f"data folder '{name}' is missing from the installation ({_PACKAGE})")
@@ -34,4 +35,4 @@ def routines_dir() -> Path:
 
 def stop_model_config() -> Path:
     """microWakeWord 'stop' model config (Apache-2.0, Kevin Ahrendt; see its LICENSE)."""
-    return _PACKAGE / "models" / "microwakeword-stop" / "stop.json"
+    return _PACKAGE / "data" / "microwakeword-stop" / "stop.json"

@@ -345,7 +345,7 @@ def _recognizers() -> list[Check]:
 def _english_vosk_model() -> tuple[Path | None, str]:
     """The English model the session would use (issue 4's resolution), and any problem."""
     try:
-        from voice.asr.models import find_model
+        from voice.listen.asr.models import find_model
     except ImportError:
         found = [p for p in find_vosk_models() if "-en-" in p.name]
         return (found[0] if found else None), ""

@@ -17,7 +17,7 @@ DEFAULT_DAYS = 7
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from voice.store import DATA_DIR_HELP
+    from voice.store.sqlite import DATA_DIR_HELP
 
     parser = subparsers.add_parser(
         "history",
@@ -59,14 +59,14 @@ def check_plot_path(path: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from voice.history import (
+    from voice.store.history import (
         history_to_csv,
         history_to_json,
         history_to_table,
         plot_history,
         require_plotting,
     )
-    from voice.store import open_store
+    from voice.store.sqlite import open_store
 
     if args.days < 1:
         raise BadInput(f"--days {args.days}: give a whole number of days, 1 or more")

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from voice.asr.models import DEFAULT_BASE_URL, DEFAULT_MODEL
+from voice.listen.asr.models import DEFAULT_BASE_URL, DEFAULT_MODEL
 
 __all__ = ["register", "run"]
 
@@ -26,8 +26,8 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from voice.asr import models
     from voice.errors import MissingRequirement
+    from voice.listen.asr import models
 
     if args.action == "download":
         dest = Path(args.dir) if args.dir else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from voice.routines import load_book
+from voice.coach.routines import load_book
 
 
 def register(subparsers: Any) -> None:

@@ -8,13 +8,13 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from voice.memory import SafetyMemory
+from voice.coach.memory import SafetyMemory
 
 __all__ = ["describe", "register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from voice.store import DATA_DIR_HELP
+    from voice.store.sqlite import DATA_DIR_HELP
 
     parser = subparsers.add_parser(
         "profile",
@@ -60,7 +60,7 @@ def describe(store_path: Path, memory: SafetyMemory) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from voice.store import open_store
+    from voice.store.sqlite import open_store
 
     store = open_store(args.data_dir)
     try:

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from voice.asr.base import Engine, Hypothesis, Recognizer
 from voice.errors import BadInput
+from voice.listen.asr.base import Engine, Hypothesis, Recognizer
 
 __all__ = ["FileResult", "recognize_pcm", "register", "run"]
 
@@ -68,12 +68,13 @@ def recognize_pcm(recognizer: Recognizer, pcm: bytes) -> FileResult:
 
 
 def run(args: argparse.Namespace) -> int:
-    from voice.asr.engines import create_recognizer
-    from voice.audio_input import wav_to_pcm16k
-    from voice.grammar import load_grammar
+    from voice.coach.grammar import load_grammar
+    from voice.listen.audio_input import wav_to_pcm16k
+    from voice.session.build import build_hearing
 
     grammar = load_grammar()
-    recognizer = create_recognizer(Engine(args.engine), args.model, grammar.sentences())
+    # Built as the live session builds it: the recognizer and the one stop model.
+    recognizer = build_hearing(Engine(args.engine), args.model, grammar.sentences())
     failed = 0
     for name in args.files:
         try:

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from voice.routines import Routine, load_book
+from voice.coach.routines import Routine, load_book
 
 
 def register(subparsers: Any) -> None:

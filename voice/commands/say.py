@@ -32,8 +32,8 @@ def speak_lines(
     """Speak `lines` in order on a device (or into a WAV file); returns seconds of audio."""
     import numpy as np
 
-    from voice.playback import Player
-    from voice.tts import SpeechSettings, Synthesizer
+    from voice.speak.playback import Player
+    from voice.speak.tts import SpeechSettings, Synthesizer
 
     defaults = SpeechSettings()
     settings = SpeechSettings(

@@ -36,7 +36,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from voice.runtime import SessionOptions, run_session
+    from voice.session.build import SessionOptions, run_session
 
     options = SessionOptions(
         text=args.text,

@@ -15,7 +15,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from voice.tts import list_voices
+    from voice.speak.tts import list_voices
 
     for voice in list_voices():
         languages = ",".join(voice.languages)

@@ -1,0 +1,141 @@
+"""The typed session and the data commands, run as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from voice.coach.routines import ROUTINE_IDS
+from voice.paths import routines_dir
+
+BACKCOACH = [sys.executable, "-m", "voice"]
+
+
+def run_cli(
+    args: list[str], stdin: str = "", env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*BACKCOACH, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+    )
+
+
+def read_events(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_scripted_typed_session_completes_a_routine_fast(tmp_path: Path) -> None:
+    transcript = tmp_path / "t.jsonl"
+    started = time.monotonic()
+    result = run_cli(
+        [
+            "session",
+            "--text",
+            "--fast",
+            "--transcript",
+            str(transcript),
+            "--data-dir",
+            str(tmp_path / "data"),
+        ],
+        stdin="no\nstart rotation\nready\nend session\n",
+    )
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stderr
+    assert "Hold." in result.stdout and "Well done" in result.stdout
+    events = read_events(transcript)
+    kinds = {e["event"] for e in events}
+    assert {"say", "heard", "intent", "state", "cue"} <= kinds
+    assert all(isinstance(e["t"], float | int) for e in events)
+    states = [e["state"] for e in events if e["event"] == "state"]
+    for state in (
+        "screening",
+        "idle",
+        "briefing",
+        "waiting",
+        "step",
+        "hold",
+        "rest",
+        "finished",
+        "ended",
+    ):
+        assert state in states, state
+    says = [e["text"] for e in events if e["event"] == "say"]
+    assert "Breathe out." in says and says.count("Hold.") == 2
+    assert [e["cue"] for e in events if e["event"] == "cue"].count("hold_start") == 2
+    # Virtual time: the holds elapsed on the clock, not in the wall time.
+    assert max(float(e["t"]) for e in events) >= 20
+    assert elapsed < 30  # process start included; the session itself is milliseconds
+
+
+def test_scripted_pain_protocol_in_transcript(tmp_path: Path) -> None:
+    transcript = tmp_path / "t.jsonl"
+    result = run_cli(
+        ["session", "--text", "--fast", "--transcript", str(transcript)],
+        stdin="no\nstart hand extension\nstop\nyes\neight\nstart rotation\n",
+    )
+    assert result.returncode == 0, result.stderr
+    events = read_events(transcript)
+    stops = [e for e in events if e["event"] == "stop"]
+    assert stops and stops[0]["pain"] is False
+    stop_index = events.index(stops[0])
+    intent_index = max(i for i, e in enumerate(events[:stop_index]) if e["event"] == "intent")
+    assert events[intent_index]["intent"] == "Stop"
+    pain = [e for e in events if e["event"] == "pain"]
+    assert pain and pain[0]["rating"] == 8 and pain[0]["red_flag_advice"] is True
+    assert "Chest pain." in result.stdout
+    assert "resting for the rest of today" in result.stdout
+
+
+def test_session_with_routine_option_and_eof(tmp_path: Path) -> None:
+    result = run_cli(
+        ["session", "--text", "--fast", "--routine", "hand_extension"], stdin="no\nready\n"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Starting the hand extension" in result.stdout
+    assert "Well done" in result.stdout
+    bad = run_cli(["session", "--text", "--fast", "--routine", "neck_crack"])
+    assert bad.returncode == 2 and "unknown routine 'neck_crack'" in bad.stderr
+
+
+def test_typed_session_in_real_time_reads_lines_until_eof(tmp_path: Path) -> None:
+    result = run_cli(["session", "--text"], stdin="no\nlist routines\nhelp\n")
+    assert result.returncode == 0, result.stderr
+    assert "I can guide you through" in result.stdout
+
+
+def test_routines_and_precautions_commands() -> None:
+    result = run_cli(["routines", "--json"])
+    assert result.returncode == 0
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert {r["id"] for r in rows} == set(ROUTINE_IDS)
+    assert next(r for r in rows if r["id"] == "tight_hug")["partner"]
+    text = run_cli(["routines"])
+    assert "start spine rotation" in text.stdout
+    precautions = run_cli(["precautions"])
+    assert precautions.returncode == 0 and "Chest pain." in precautions.stdout
+
+
+def test_broken_routine_file_exits_2_naming_file_and_field(tmp_path: Path) -> None:
+    folder = tmp_path / "routines"
+    shutil.copytree(routines_dir(), folder)
+    path = folder / "rotation.yaml"
+    path.write_text(path.read_text().replace("hold_s: 10", "hold_s: ten"))
+    result = run_cli(["session", "--text", "--fast"], env={"BACKCOACH_ROUTINES": str(folder)})
+    assert result.returncode == 2
+    assert "rotation.yaml" in result.stderr and "step 2" in result.stderr
+    assert "'hold_s'" in result.stderr
+
+
+def test_fast_without_text_is_refused() -> None:
+    result = run_cli(["session", "--fast"])
+    assert result.returncode == 2 and "--text" in result.stderr

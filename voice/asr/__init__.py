@@ -1,9 +1,0 @@
-"""Speech recognition: one small interface, vosk and pocketsphinx behind it.
-
-Engines are imported lazily (`create_recognizer`), so importing this package is cheap.
-"""
-
-from voice.asr.base import SAMPLE_RATE, Engine, Hypothesis, Recognizer, Word
-from voice.asr.engines import create_recognizer
-
-__all__ = ["SAMPLE_RATE", "Engine", "Hypothesis", "Recognizer", "Word", "create_recognizer"]

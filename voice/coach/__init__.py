@@ -1,0 +1,1 @@
+"""The coach: pure decisions (dialogue, safety rules, lines, plan), routines and grammar; no I/O."""

@@ -1,0 +1,188 @@
+"""Events into the dialogue manager and actions out of it.
+
+Plain frozen dataclasses, no behaviour: the runtime turns actions into speech,
+cues, timers, transcript lines and store records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from voice.coach.memory import Record
+
+__all__ = [
+    "Action",
+    "AdjustSpeech",
+    "Cue",
+    "CueKind",
+    "DeviceLost",
+    "DeviceRestored",
+    "EndSession",
+    "Event",
+    "FlushSpeech",
+    "IntentHeard",
+    "Log",
+    "Persist",
+    "Say",
+    "SayKind",
+    "SessionStart",
+    "SetWakeup",
+    "SpeechDone",
+    "StateChanged",
+    "StopAll",
+    "Tick",
+    "Unrecognized",
+]
+
+
+class CueKind(str, Enum):
+    HOLD_START = "hold_start"
+    HOLD_END = "hold_end"
+    ALERT = "alert"
+
+
+class SayKind(str, Enum):
+    """Why a line is spoken; output may treat kinds differently (e.g. cached counts)."""
+
+    INFO = "info"
+    PROMPT = "prompt"
+    INSTRUCTION = "instruction"
+    PARTNER = "partner"
+    COUNT = "count"
+    BREATH = "breath"
+    SAFETY = "safety"
+
+
+# ----- events -----
+
+
+@dataclass(frozen=True)
+class SessionStart:
+    now: float
+    """Clock seconds (epoch in real time, virtual under --fast)."""
+
+
+@dataclass(frozen=True)
+class IntentHeard:
+    now: float
+    intent: str
+    slots: dict[str, str | int] = field(default_factory=dict)
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Unrecognized:
+    """Speech or a typed line that matched no intent."""
+
+    now: float
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Tick:
+    """The wakeup time asked for with `SetWakeup` has come."""
+
+    now: float
+
+
+@dataclass(frozen=True)
+class SpeechDone:
+    """Utterance `utterance_id` finished playing (or was printed, without audio)."""
+
+    now: float
+    utterance_id: int
+
+
+@dataclass(frozen=True)
+class DeviceLost:
+    """The microphone went away: the routine pauses until it is back."""
+
+    now: float
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class DeviceRestored:
+    now: float
+
+
+Event = SessionStart | IntentHeard | Unrecognized | Tick | SpeechDone | DeviceLost | DeviceRestored
+
+
+# ----- actions -----
+
+
+@dataclass(frozen=True)
+class StopAll:
+    """Silence speech and cues now and drop everything queued."""
+
+    pain: bool = False
+
+
+@dataclass(frozen=True)
+class FlushSpeech:
+    """Cut the line being spoken and drop queued ones (next, back, pause): not a safety stop."""
+
+
+@dataclass(frozen=True)
+class Say:
+    text: str
+    utterance_id: int
+    kind: SayKind = SayKind.INFO
+
+
+@dataclass(frozen=True)
+class Cue:
+    kind: CueKind
+    utterance_id: int
+
+
+@dataclass(frozen=True)
+class SetWakeup:
+    """Send a `Tick` at clock time `at`; None cancels the pending wakeup."""
+
+    at: float | None
+
+
+@dataclass(frozen=True)
+class StateChanged:
+    state: str
+
+
+@dataclass(frozen=True)
+class AdjustSpeech:
+    rate: float
+    """Speech rate factor, 1.0 = normal."""
+    volume: float
+    """Volume factor, 1.0 = normal."""
+
+
+@dataclass(frozen=True)
+class Persist:
+    record: Record
+
+
+@dataclass(frozen=True)
+class Log:
+    message: str
+    data: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EndSession:
+    pass
+
+
+Action = (
+    StopAll
+    | FlushSpeech
+    | Say
+    | Cue
+    | SetWakeup
+    | StateChanged
+    | AdjustSpeech
+    | Persist
+    | Log
+    | EndSession
+)

@@ -1,0 +1,155 @@
+"""Spoken commands: hassil templates -> every accepted sentence, and text -> intent.
+
+The grammar files are read once; the routine slot is filled from the routine
+book, so routine names live in one place. `parse` is pure and fast (well under a
+millisecond), and `spot_safety` finds a stop or pain phrase anywhere in a longer
+or partial utterance: safety must not depend on the rest of the words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from hassil import Intents, recognize
+from hassil.intents import SlotList, TextSlotList
+from hassil.sample import sample_intents
+
+from voice.coach.routines import RoutineBook, load_book
+from voice.errors import BadInput
+from voice.paths import grammar_dir
+from voice.text import normalize
+
+__all__ = ["INTENTS", "SAFETY_INTENTS", "Grammar", "Parse", "load_grammar", "normalize"]
+
+SAFETY_INTENTS = ("PainStop", "Stop")
+"""Checked in this order: 'stop, that hurts' is pain, not a plain stop."""
+
+INTENTS = (
+    "Stop",
+    "PainStop",
+    "StartRoutine",
+    "Pause",
+    "Resume",
+    "Next",
+    "Previous",
+    "Repeat",
+    "Ready",
+    "Yes",
+    "No",
+    "Now",
+    "Slower",
+    "Faster",
+    "Louder",
+    "Quieter",
+    "ListRoutines",
+    "ReadPrecautions",
+    "Help",
+    "Status",
+    "EndSession",
+    "PainRating",
+)
+
+
+@dataclass(frozen=True)
+class Parse:
+    intent: str
+    slots: dict[str, str | int] = field(default_factory=dict)
+    text: str = ""
+    """The normalized text that was parsed."""
+
+
+class Grammar:
+    """Intent templates with the routine list filled in."""
+
+    def __init__(
+        self, intents: Intents, slot_lists: dict[str, SlotList], skip_words: list[str]
+    ) -> None:
+        self._intents = intents
+        self._slot_lists = slot_lists
+        self._skip_words = skip_words
+        self._by_intent: dict[str, list[str]] = {}
+        for intent, sentence in sample_intents(intents, slot_lists=slot_lists):
+            text = normalize(sentence)
+            sentences = self._by_intent.setdefault(intent, [])
+            if text and text not in sentences:
+                sentences.append(text)
+        # Longest first, so 'stop that hurts' is found before 'stop'.
+        self._safety = [
+            (intent, tuple(s.split()))
+            for intent in SAFETY_INTENTS
+            for s in sorted(self._by_intent.get(intent, []), key=len, reverse=True)
+        ]
+
+    @property
+    def intent_names(self) -> list[str]:
+        return list(self._by_intent)
+
+    def sentences(self, intents: Iterable[str] | None = None) -> list[str]:
+        """Every sentence the grammar accepts (for the recognizers' phrase lists)."""
+        wanted = list(intents) if intents is not None else list(self._by_intent)
+        return [s for name in wanted for s in self._by_intent.get(name, [])]
+
+    def safety_sentences(self) -> list[str]:
+        return self.sentences(SAFETY_INTENTS)
+
+    def vocabulary(self) -> set[str]:
+        return {word for s in self.sentences() for word in s.split()}
+
+    def parse(self, text: str) -> Parse | None:
+        """Whole-utterance match first (with and without filler); else a safety phrase inside."""
+        norm = normalize(text)
+        if not norm:
+            return None
+        for skip in ([], self._skip_words):
+            result = recognize(norm, self._intents, slot_lists=self._slot_lists, skip_words=skip)
+            if result is not None:
+                slots = {name: _slot_value(e.value) for name, e in result.entities.items()}
+                return Parse(result.intent.name, slots, norm)
+        return self.spot_safety(norm)
+
+    def spot_safety(self, text: str) -> Parse | None:
+        """A stop or pain phrase anywhere in `text` (partial results, long utterances)."""
+        words = tuple(normalize(text).split())
+        if not words:
+            return None
+        for intent, phrase in self._safety:
+            n = len(phrase)
+            if any(words[i : i + n] == phrase for i in range(len(words) - n + 1)):
+                return Parse(intent, {}, " ".join(words))
+        return None
+
+
+def _slot_value(value: Any) -> str | int:
+    return value if isinstance(value, int) else str(value)
+
+
+def load_grammar(book: RoutineBook | None = None, folder: Path | None = None) -> Grammar:
+    """Read grammars/en/*.yaml and fill the routine list from the routine book."""
+    folder = folder or grammar_dir()
+    book = book or load_book()
+    merged: dict[str, Any] = {"language": "en", "intents": {}, "lists": {}}
+    skip_words: list[str] = []
+    files = sorted(folder.glob("*.yaml"))
+    if not files:
+        raise BadInput(f"no grammar files (*.yaml) in {folder}")
+    for path in files:
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as error:
+            raise BadInput(f"grammar file {path} is not valid YAML: {error}") from None
+        for name in data.get("intents", {}):
+            if not isinstance(name, str):
+                raise BadInput(f"grammar file {path}: intent name {name!r} must be quoted text")
+        merged["intents"].update(data.get("intents", {}))
+        merged["lists"].update(data.get("lists", {}))
+        skip_words.extend(data.get("skip_words", []))
+    unknown = sorted(set(merged["intents"]) - set(INTENTS))
+    if unknown:
+        raise BadInput(f"grammar in {folder} defines unknown intents: {', '.join(unknown)}")
+    intents = Intents.from_dict(merged)
+    routine_list = TextSlotList.from_tuples(list(book.by_spoken_name().items()))
+    return Grammar(intents, {"routine": routine_list}, skip_words)

@@ -1,0 +1,1 @@
+"""Listening: audio input, the echo gate and the speech recognizers."""

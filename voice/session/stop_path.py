@@ -1,0 +1,415 @@
+"""The one room for the stop decision: partials, finals and stop-model triggers in, decisions out.
+
+Pure: no threads, no I/O, no clock. The listener passes `now` (seconds, any
+monotonic clock) with every input and carries out what comes back:
+
+- `Duck` / `Release`: the stop model fired while the coach speaks (and the echo
+  check does not call it the coach's own "stop"): pause the speech at once;
+  release it after `release_s`, or when a final with another command comes.
+- `Silence(pain, ...)`: a stop or pain phrase was heard (in a partial, spotted
+  once; or in a final, parsed once): every output stops now, on the caller's
+  thread, before the dialogue runs.
+- `Hear(text, parse)`: a final result for the dialogue, already parsed.
+- `Settle`: a stop stands, so the lines it cut are no longer awaited.
+- `Ignore` (judged to be the coach's own voice), `Rejected` (the engine dropped
+  a result), `Restart` (reset the recognizer, not the stop model).
+
+The rules (each was a bug once):
+
+- a stop/pain partial silences at once and waits for its final; if the final
+  is empty or rejected, or none comes within `confirm_s` (`tick`), the partial
+  is acted on as heard;
+- a stop partial is not taken back by another command in the final (the
+  coach's echo once turned a user's stop into "the tight hug please"); a pain
+  partial from the grammar alone can be ("now" shows "ow" on its way);
+- a long utterance is cut (`should_cut`) only when no partial and no trigger
+  came in the last `cut_quiet_s`; from a cut one only stop or pain is taken;
+- results the echo check calls the coach's own voice are ignored (a partial
+  one also restarts the recognizer, so a real stop later is reported).
+
+Whether a final is a stop, a pain stop or another command is decided in one
+method, `StopPath._verdict(hyp, now)`: it has the grammar parse, the stop-model
+triggers seen during the utterance (`_triggers`, with their probabilities and
+audio times) and the hypothesis itself (words, confidences, source), so a
+fusion of the engine's result with the stop model plugs in there.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Protocol
+
+from voice.coach.grammar import SAFETY_INTENTS, Grammar, Parse
+
+__all__ = [
+    "Decision",
+    "Duck",
+    "EchoCheck",
+    "Hear",
+    "Ignore",
+    "Rejected",
+    "Release",
+    "Restart",
+    "Settle",
+    "Silence",
+    "StopPath",
+    "StopPathSettings",
+    "TriggerSeen",
+    "Verdict",
+    "VerdictKind",
+]
+
+
+@dataclass(frozen=True)
+class StopPathSettings:
+    """Timing of the stop path (seconds of the caller's clock)."""
+
+    release_s: float = 1.2
+    """Seconds a pre-trigger duck waits for the recognizer to confirm a stop."""
+    partial_window_s: float = 1.0
+    """Seconds of audio a partial result is judged over (partials carry no timing)."""
+    max_utterance_s: float = 4.0
+    """Seconds of one utterance after which it is cut (ended and its result taken),
+    unless a partial came or the stop model fired in the last `cut_quiet_s`.
+
+    Under the coach's own voice the endpointer may never see the end of an
+    utterance, and a recognizer reports one stop per utterance at most. Only an
+    utterance this long is cut: cutting on a timer alone once fell in the middle
+    of a user's "stop" and lost it."""
+    cut_quiet_s: float = 1.0
+    """Seconds without a partial or a stop-model trigger before a long utterance is cut."""
+    confirm_s: float = 1.5
+    """Seconds a stop/pain partial waits for its final before it is acted on as heard."""
+
+
+# ----- decisions -----
+
+
+@dataclass(frozen=True)
+class Duck:
+    """Pause the coach's speech now (the stop model fired); `Release` continues it."""
+
+
+@dataclass(frozen=True)
+class Release:
+    """Continue the paused speech where it stopped."""
+
+
+@dataclass(frozen=True)
+class Silence:
+    """Every output stops now (the safety fast path)."""
+
+    pain: bool
+    """A pain phrase ("ouch", "that hurts"), not only a stop."""
+    text: str = ""
+    """What was heard."""
+    partial: bool = False
+    """From a partial result (its final is still to come)."""
+
+
+@dataclass(frozen=True)
+class Settle:
+    """A stop stands: the lines it cut are no longer awaited by the dialogue."""
+
+
+@dataclass(frozen=True)
+class Hear:
+    """A result for the dialogue."""
+
+    text: str
+    parse: Parse | None
+    """The grammar's parse of `text` (done here, once)."""
+    confirmed: bool = False
+    """A stop/pain partial acted on as heard (no final took it back)."""
+
+
+@dataclass(frozen=True)
+class Ignore:
+    """A result judged to be the coach's own voice."""
+
+    text: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """The engine dropped a final result; why."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Restart:
+    """Reset the recognizer (not the stop model): start a fresh utterance."""
+
+
+Decision = Duck | Release | Silence | Settle | Hear | Ignore | Rejected | Restart
+
+
+# ----- inputs -----
+
+
+class Result(Protocol):
+    """What the stop path reads of a recognition result (`voice.listen.asr.base.Hypothesis`)."""
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def final(self) -> bool: ...
+
+    @property
+    def start_s(self) -> float: ...
+
+    @property
+    def end_s(self) -> float: ...
+
+    @property
+    def rejected(self) -> str: ...
+
+
+class Trigger(Protocol):
+    """A stop-model trigger (`voice.listen.asr.stop_detector.StopTrigger`)."""
+
+    @property
+    def time_s(self) -> float: ...
+
+    @property
+    def probability(self) -> float: ...
+
+
+EchoCheck = Callable[[str, float, float, bool], "str | None"]
+"""`(text, start, end, safety) -> reason` when the text heard between `start`
+and `end` (the caller's clock) is the coach's own voice, else None."""
+
+
+@dataclass(frozen=True)
+class TriggerSeen:
+    """A stop-model trigger kept for the verdict on the utterance's final."""
+
+    time_s: float
+    """Seconds of the detector's audio time."""
+    probability: float
+    """0..1."""
+    at: float
+    """The caller's clock when it arrived, seconds."""
+
+
+class VerdictKind(str, Enum):
+    STOP = "stop"
+    PAIN = "pain"
+    COMMAND = "command"
+    NONE = "none"
+    """Nothing the grammar knows."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a final result is."""
+
+    kind: VerdictKind
+    parse: Parse | None
+
+    @property
+    def safety(self) -> bool:
+        return self.kind in (VerdictKind.STOP, VerdictKind.PAIN)
+
+
+@dataclass(frozen=True)
+class _Pending:
+    text: str
+    spot: Parse
+    """The safety phrase spotted in it."""
+    at: float
+
+
+def _verdict_of(parse: Parse | None) -> Verdict:
+    if parse is None:
+        return Verdict(VerdictKind.NONE, None)
+    if parse.intent == "Stop":
+        return Verdict(VerdictKind.STOP, parse)
+    if parse.intent == "PainStop":
+        return Verdict(VerdictKind.PAIN, parse)
+    return Verdict(VerdictKind.COMMAND, parse)
+
+
+class StopPath:
+    """Every stop and pain decision of the live session (see module doc)."""
+
+    def __init__(
+        self,
+        grammar: Grammar,
+        settings: StopPathSettings | None = None,
+        echo: EchoCheck | None = None,
+        coach_says: Callable[[str, float], bool] | None = None,
+    ) -> None:
+        self.grammar = grammar
+        self.settings = settings or StopPathSettings()
+        self._echo: EchoCheck = echo or (lambda text, start, end, safety: None)
+        self._coach_says = coach_says or (lambda word, now: False)
+        """`(word, now)`: the coach is saying `word`, or said it a moment ago."""
+        self._duck_until: float | None = None
+        self._pending: _Pending | None = None
+        self._last_partial_at = -math.inf
+        self._last_trigger_at = -math.inf
+        self._triggers: list[TriggerSeen] = []
+        """Stop-model triggers since the last final (the utterance in progress)."""
+
+    # ----- state, for the listener and tests -----
+
+    @property
+    def ducked(self) -> bool:
+        return self._duck_until is not None
+
+    @property
+    def pending(self) -> str | None:
+        """The stop/pain partial waiting for its final, if any."""
+        return self._pending.text if self._pending is not None else None
+
+    # ----- inputs -----
+
+    def trigger(self, trigger: Trigger, now: float, speaking: bool) -> list[Decision]:
+        """The stop model fired; `speaking`: the coach has speech playing or queued."""
+        self._last_trigger_at = now
+        self._triggers.append(TriggerSeen(trigger.time_s, trigger.probability, now))
+        if not speaking or self._duck_until is not None:
+            return []
+        # Pausing is harmless and undone in a moment, so the pre-trigger is only held
+        # back when the coach itself is saying "stop": a quiet user's stop under the
+        # coach's voice must still silence it at once.
+        if self._coach_says("stop", now) and self._echo("stop", now - 0.6, now, True) is not None:
+            return []
+        self._duck_until = now + self.settings.release_s
+        return [Duck()]
+
+    def results(
+        self, hyps: Sequence[Result], now: float, audio_s: float, *, cut: bool = False
+    ) -> list[Decision]:
+        """Recognition results; `audio_s`: audio fed since the recognizer's last reset.
+
+        `cut`: the results of an utterance cut for length: only stop or pain counts.
+        """
+        if cut:
+            hyps = [h for h in hyps if self.grammar.spot_safety(h.text)]
+        out: list[Decision] = []
+        for hyp in hyps:
+            text = hyp.text.strip()
+            if not text:
+                if hyp.final:
+                    if getattr(hyp, "rejected", ""):
+                        out.append(Rejected(hyp.rejected))
+                    if self._pending is not None:
+                        out += self._confirm()  # nothing else was said: the partial stands
+                continue
+            if not hyp.final:
+                decisions, restart = self._partial(hyp, text, now, audio_s)
+                out += decisions
+                if restart:
+                    return out
+                continue
+            out += self._final(hyp, text, now, audio_s)
+        return out
+
+    def tick(self, now: float) -> list[Decision]:
+        """Time passes: a duck with no stop is released; a partial with no final is confirmed."""
+        out: list[Decision] = []
+        if self._duck_until is not None and now >= self._duck_until:
+            self._duck_until = None
+            out.append(Release())
+        pending = self._pending
+        if pending is not None and now - pending.at > self.settings.confirm_s:
+            out += self._confirm()
+        return out
+
+    def should_cut(self, utterance_s: float, now: float) -> bool:
+        """The utterance in progress is too long and no word is being heard: cut it."""
+        quiet = self.settings.cut_quiet_s
+        return (
+            utterance_s > self.settings.max_utterance_s
+            and now - self._last_partial_at > quiet
+            and now - self._last_trigger_at > quiet
+        )
+
+    # ----- the rules -----
+
+    def _partial(
+        self, hyp: Result, text: str, now: float, audio_s: float
+    ) -> tuple[list[Decision], bool]:
+        self._last_partial_at = now
+        spot = self.grammar.spot_safety(text)
+        if spot is None:
+            return [], False
+        start, end = self._span(hyp, now, audio_s)
+        reason = self._echo(text, start, end, True)
+        if reason is not None:
+            # Start afresh, so a real stop later in this stretch is reported.
+            self._triggers.clear()
+            return [Ignore(text, reason), Restart()], True
+        out: list[Decision] = [Silence(spot.intent == "PainStop", text, partial=True)]
+        if self._pending is None:
+            self._pending = _Pending(text, spot, now)
+        self._duck_until = None
+        out.append(Release())  # un-pause: the stop has emptied the speaker
+        return out, False
+
+    def _final(self, hyp: Result, text: str, now: float, audio_s: float) -> list[Decision]:
+        verdict = self._verdict(hyp, now)
+        self._triggers.clear()
+        start, end = self._span(hyp, now, audio_s)
+        reason = self._echo(text, start, end, verdict.safety)
+        if reason is not None:
+            return [Ignore(text, reason)]
+        pending = self._pending
+        if pending is not None and not verdict.safety and pending.spot.intent == "Stop":
+            # A stop partial (the spotter and the stop model agreed) silenced the
+            # coach: another command in the same breath does not take it back.
+            # A pain partial from the grammar alone still can ("now" shows "ow"
+            # on its way), since a pain stop locks the region for the day.
+            return self._confirm()
+        self._pending = None
+        out: list[Decision] = []
+        if verdict.safety:
+            out += [Settle(), Silence(verdict.kind is VerdictKind.PAIN, text)]
+        out.append(Hear(text, verdict.parse))
+        if self._duck_until is not None and not verdict.safety:
+            self._duck_until = None
+            out.append(Release())
+        return out
+
+    def _verdict(self, hyp: Result, now: float) -> Verdict:
+        """Is this final a stop, a pain stop, another command, or nothing?
+
+        Today the grammar's parse of the text decides. The stop-model triggers
+        of the utterance (`self._triggers`: audio times and probabilities) and
+        the hypothesis (words, confidence, source) are here for a fusion.
+        """
+        return _verdict_of(self.grammar.parse(hyp.text.strip()))
+
+    def _confirm(self) -> list[Decision]:
+        """A stop/pain partial silenced the coach and no final said otherwise: act on it.
+
+        The recognizer sometimes rejects the final of a real "that hurts" it saw
+        in a partial, or hears another command in the final of a stop; the coach
+        must not go on with the routine as if nothing was said.
+        """
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return []
+        verdict = _verdict_of(self.grammar.parse(pending.text))
+        out: list[Decision] = [Settle()]
+        if verdict.parse is not None and verdict.parse.intent in SAFETY_INTENTS:
+            out.append(Silence(verdict.kind is VerdictKind.PAIN, pending.text))
+        out.append(Hear(pending.text, verdict.parse, confirmed=True))
+        return out
+
+    def _span(self, hyp: Result, now: float, audio_s: float) -> tuple[float, float]:
+        """The result's audio-time span on the caller's clock (with a little slack)."""
+        start = getattr(hyp, "start_s", None)
+        end = getattr(hyp, "end_s", None)
+        if start is None or end is None or end < start:
+            return now - self.settings.partial_window_s, now
+        offset = now - audio_s
+        return start + offset - 0.1, end + offset + 0.1

@@ -1,0 +1,1 @@
+"""Speaking: text-to-speech, abortable playback, the speaker and its cues."""
