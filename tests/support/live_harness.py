@@ -461,17 +461,19 @@ class InProcessSession:
     def __init__(self, workdir: Path, engine: str = "pocketsphinx") -> None:
         from voice.coach.dialogue import Coach
         from voice.coach.grammar import load_grammar
-        from voice.coach.memory import InMemoryStore
         from voice.coach.routines import load_book
         from voice.session.build import SessionOptions
         from voice.session.runner import RealClock, SessionRunner
+        from voice.store.sqlite import SqliteStore
         from voice.store.transcript import Transcript
 
         book = load_book()
         clock = RealClock()
-        store = InMemoryStore()
+        self.memory_path = workdir / "memory.db"
+        store = SqliteStore(self.memory_path)  # SQLite: reopened on the session thread
         self.transcript = Transcript(workdir / "session.jsonl", clock.now())
         coach = Coach(book, store.snapshot(clock.now()))
+        store.close()
         self.runner = SessionRunner(coach, load_grammar(book), clock, self.transcript, store)
         self.options = SessionOptions(engine=engine)
         self.error: BaseException | None = None
@@ -481,7 +483,9 @@ class InProcessSession:
     def _run(self) -> None:
         from voice.session.build import build_live
         from voice.session.live import LiveSettings, run_live
+        from voice.store.sqlite import SqliteStore
 
+        self.runner.store = SqliteStore(self.memory_path)
         try:
             settings = LiveSettings()
             parts = build_live(self.runner, self.options, self.captions.append, settings)

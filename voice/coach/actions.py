@@ -27,7 +27,6 @@ __all__ = [
     "Say",
     "SayKind",
     "SessionStart",
-    "SetWakeup",
     "SpeechDone",
     "StateChanged",
     "StopAll",
@@ -81,7 +80,7 @@ class Unrecognized:
 
 @dataclass(frozen=True)
 class Tick:
-    """The wakeup time asked for with `SetWakeup` has come."""
+    """The coach's `wakeup_at` time has come."""
 
     now: float
 
@@ -139,13 +138,6 @@ class Cue:
 
 
 @dataclass(frozen=True)
-class SetWakeup:
-    """Send a `Tick` at clock time `at`; None cancels the pending wakeup."""
-
-    at: float | None
-
-
-@dataclass(frozen=True)
 class StateChanged:
     state: str
 
@@ -175,14 +167,5 @@ class EndSession:
 
 
 Action = (
-    StopAll
-    | FlushSpeech
-    | Say
-    | Cue
-    | SetWakeup
-    | StateChanged
-    | AdjustSpeech
-    | Persist
-    | Log
-    | EndSession
+    StopAll | FlushSpeech | Say | Cue | StateChanged | AdjustSpeech | Persist | Log | EndSession
 )

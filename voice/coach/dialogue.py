@@ -1,15 +1,17 @@
 """The coach's dialogue manager: pure, events in, actions out.
 
 No threads, no I/O, no clock reads: every event carries `now` (seconds), and the
-manager asks for a wakeup with `SetWakeup`. The runtime feeds `Tick` at that time
+manager's next wakeup is `wakeup_at`. The runtime feeds `Tick` at that time
 and `SpeechDone` when an utterance has been played, so a whole routine runs in
 virtual time in tests.
 
-Safety rules built in here:
-- Stop and pain are handled before anything else in every state, and the first
-  action they return is `StopAll`.
-- A pain stop locks the routine's region for the rest of the day.
-- Screening "yes" keeps routines locked; cooldown and frequency are spoken.
+This module holds the states and the dispatch; the rules and thresholds are in
+`voice.coach.safety`, the sentences in `voice.coach.lines`, the moves in
+`voice.coach.plan`. Stop and pain are handled before anything else in every
+state, and the first action they return is `StopAll`.
+
+It is over 600 lines because it is one state machine: its handlers share the
+run's state and read best together; the rules, words and moves are elsewhere.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
+from voice.coach import lines
 from voice.coach.actions import (
     Action,
     AdjustSpeech,
@@ -33,7 +36,6 @@ from voice.coach.actions import (
     Say,
     SayKind,
     SessionStart,
-    SetWakeup,
     SpeechDone,
     StateChanged,
     StopAll,
@@ -52,16 +54,23 @@ from voice.coach.memory import (
     SessionStarted,
     StopHeard,
 )
-from voice.coach.routines import Routine, RoutineBook, Signal, Step
-from voice.coach.safety import local_day_end
+from voice.coach.plan import Move, Run, plan_moves, seconds_left
+from voice.coach.routines import Routine, RoutineBook, Signal
+from voice.coach.safety import (
+    Reminder,
+    StartVerdict,
+    cooldown_check,
+    next_local_midnight,
+    reminder,
+    start_verdict,
+    urgent,
+)
 from voice.text import number_to_words
 
-__all__ = ["Coach", "CoachSettings", "Move", "State", "number_word", "plan_moves"]
+__all__ = ["Coach", "CoachSettings", "Move", "State", "plan_moves"]
 
-
-def number_word(n: int) -> str:
-    """Numbers in words: spoken text never relies on the TTS reading digits."""
-    return number_to_words(n)
+number_word = number_to_words
+"""Numbers in words: spoken text never relies on the TTS reading digits."""
 
 
 class State(str, Enum):
@@ -93,62 +102,6 @@ class CoachSettings:
     """Factor per 'slower'/'faster'."""
     volume_step: float = 1.25
     """Factor per 'louder'/'quieter'."""
-
-
-@dataclass(frozen=True)
-class Move:
-    """One step on one side for one repetition: the unit of next/previous/status."""
-
-    step_index: int
-    step: Step
-    rep: int
-    """1-based repetition."""
-    side: str | None
-    intro: str
-    """Spoken before the instruction: side and repetition announcements."""
-    first_of_step: bool
-    """True for the first rep of a side: the full instruction is spoken."""
-
-
-def plan_moves(routine: Routine) -> list[Move]:
-    moves: list[Move] = []
-    for index, step in enumerate(routine.steps):
-        sides: tuple[str | None, ...] = tuple(s.value for s in step.sides) or (None,)
-        for side_number, side in enumerate(sides):
-            for rep in range(1, step.reps + 1):
-                parts = []
-                if side is not None and rep == 1:
-                    parts.append(
-                        f"{side.capitalize()} side."
-                        if side_number == 0
-                        else f"Now the {side} side."
-                    )
-                if step.reps > 1:
-                    parts.append(f"Rep {number_word(rep)} of {number_word(step.reps)}.")
-                moves.append(Move(index, step, rep, side, " ".join(parts), rep == 1))
-    return moves
-
-
-@dataclass
-class _Run:
-    """The routine in progress."""
-
-    routine: Routine
-    moves: list[Move]
-    started_at: float
-    index: int = 0
-    hold_started: float = 0.0
-    signalled: bool = False
-    worked: bool = False
-    """A hold or movement has been done: the region now needs its cooldown."""
-    briefed: bool = True
-    """False while the briefing waits for 'ready' (when the first step does not ask itself)."""
-    stopped: bool = False
-    """A plain stop happened during this run (outcome 'stopped' unless it completes)."""
-
-    @property
-    def move(self) -> Move:
-        return self.moves[self.index]
 
 
 @dataclass
@@ -217,14 +170,14 @@ class Coach:
         book: RoutineBook,
         memory: SafetyMemory | None = None,
         settings: CoachSettings | None = None,
-        day_end: Callable[[float], float] = local_day_end,
+        day_end: Callable[[float], float] = next_local_midnight,
     ) -> None:
         self.book = book
         self.settings = settings or CoachSettings()
         self.memory = _Memory.from_snapshot(memory or SafetyMemory())
         self._day_end = day_end
         self.state = State.IDLE
-        self._run: _Run | None = None
+        self._run: Run | None = None
         self._paused_from: State | None = None
         self._pending_routine: str | None = None
         self._stopped_routine: Routine | None = None
@@ -242,6 +195,25 @@ class Coach:
         self.volume = 1.0
         self.timing = 1.0
         """Scale of rests, re-prompts and get-ready counts (slower/faster)."""
+        self._global_handlers: dict[str, Callable[[_Out, IntentHeard], None]] = {
+            "Help": lambda o, e: self._help(o),
+            "Repeat": lambda o, e: self._repeat(o),
+            "Slower": lambda o, e: self._adjust(
+                o, rate=1 / self.settings.rate_step, word="Slower."
+            ),
+            "Faster": lambda o, e: self._adjust(o, rate=self.settings.rate_step, word="Faster."),
+            "Louder": lambda o, e: self._adjust(
+                o, volume=self.settings.volume_step, word="Louder."
+            ),
+            "Quieter": lambda o, e: self._adjust(
+                o, volume=1 / self.settings.volume_step, word="Quieter."
+            ),
+            "ListRoutines": lambda o, e: self._list_routines(o),
+            "ReadPrecautions": lambda o, e: self._read_precautions(o),
+            "Status": lambda o, e: self._status(o, e.now),
+            "EndSession": lambda o, e: self._end_session(o, e.now),
+        }
+        """Intents that work in (almost) every state; built once."""
 
     # ----- public -----
 
@@ -266,7 +238,7 @@ class Coach:
                 self._pain_stop(out, event.now)
             elif self.state is State.PAIN_FOLLOWUP:
                 # Already in the pain protocol: keep it, only silence and ask again.
-                out.say("How strong is the pain, from zero to ten?", SayKind.PROMPT)
+                out.say(lines.PAIN_HOW_STRONG, SayKind.PROMPT)
             else:
                 self._stop(out, event.now)
         elif isinstance(event, SessionStart):
@@ -284,7 +256,7 @@ class Coach:
         elif isinstance(event, DeviceLost):
             self._device_lost(out, event.now)
         elif isinstance(event, DeviceRestored):
-            out.say("The microphone is back. Say resume to go on.", SayKind.INFO)
+            out.say(lines.MIC_BACK, SayKind.INFO)
         return self._finish(out, before, timer_before)
 
     def finish(self, now: float) -> list[Action]:
@@ -305,8 +277,6 @@ class Coach:
                 1 if out.actions and isinstance(out.actions[0], StopAll) else 0,
                 StateChanged(self.state.value),
             )
-        if self._timer_at != timer_before:
-            out.add(SetWakeup(self._timer_at))
         return out.actions
 
     def _set_timer(self, at: float, fire: Callable[[_Out, float], None]) -> None:
@@ -332,18 +302,9 @@ class Coach:
 
     def _session_start(self, out: _Out, now: float) -> None:
         out.add(Persist(SessionStarted(now)))
-        out.say(
-            "Hello, I am your back coach. You can say list routines, read precautions, "
-            "or start and a routine name, like start rotation. Say stop at any time, "
-            "and say pain if anything hurts.",
-            SayKind.INFO,
-        )
+        out.say(lines.GREETING, SayKind.INFO)
         if self.memory.see_professional:
-            out.say(
-                f"Before we go on: {self.memory.see_professional} Please see a chiropractor, "
-                "a physical therapist or a doctor before your next session.",
-                SayKind.SAFETY,
-            )
+            out.say(lines.see_professional_before(self.memory.see_professional), SayKind.SAFETY)
         if self.memory.screening_condition is None:
             self.state = State.SCREENING
             out.say(self.book.precautions.screening_question, SayKind.PROMPT)
@@ -351,47 +312,23 @@ class Coach:
             out.say(self._screening_lock_text(), SayKind.SAFETY)
 
     def _screening_lock_text(self) -> str:
-        reason = (
-            f" You told me: {self.memory.screening_reason}." if self.memory.screening_reason else ""
-        )
-        return (
-            "The routines stay locked, because you reported osteoarthritis, osteopenia, "
-            f"osteoporosis, or a recent back injury or surgery.{reason} Please get guidance "
-            "from a professional first. The profile can be reset with backcoach profile reset."
-        )
+        return lines.screening_lock(self.memory.screening_reason)
 
     def _screening_answer(self, out: _Out, now: float, yes: bool) -> None:
         self.memory.screening_condition = yes
-        self.memory.screening_reason = "yes to the screening question" if yes else ""
+        self.memory.screening_reason = lines.SCREENING_YES_REASON if yes else ""
         out.add(Persist(ScreeningAnswered(now, yes, self.memory.screening_reason)))
         self.state = State.IDLE
         if yes:
             out.say(self.book.precautions.screening_yes, SayKind.SAFETY)
         else:
-            out.say("Thank you. Say list routines to hear what we can do, or start a routine.")
+            out.say(lines.SCREENING_THANKS)
 
     # ----- intents -----
 
     def _intent(self, out: _Out, event: IntentHeard) -> None:
         intent, now = event.intent, event.now
-        global_handlers: dict[str, Callable[[_Out, IntentHeard], None]] = {
-            "Help": lambda o, e: self._help(o),
-            "Repeat": lambda o, e: self._repeat(o),
-            "Slower": lambda o, e: self._adjust(
-                o, rate=1 / self.settings.rate_step, word="Slower."
-            ),
-            "Faster": lambda o, e: self._adjust(o, rate=self.settings.rate_step, word="Faster."),
-            "Louder": lambda o, e: self._adjust(
-                o, volume=self.settings.volume_step, word="Louder."
-            ),
-            "Quieter": lambda o, e: self._adjust(
-                o, volume=1 / self.settings.volume_step, word="Quieter."
-            ),
-            "ListRoutines": lambda o, e: self._list_routines(o),
-            "ReadPrecautions": lambda o, e: self._read_precautions(o),
-            "Status": lambda o, e: self._status(o, e.now),
-            "EndSession": lambda o, e: self._end_session(o, e.now),
-        }
+        global_handlers = self._global_handlers
         if self.state is State.ENDED:
             return
         if self.state is State.SCREENING:
@@ -528,7 +465,7 @@ class Coach:
         if move.side:
             parts.append(f"{move.side.capitalize()} side.")
         left = self._seconds_left(now)
-        parts.append(f"About {_spoken_duration(left)} left." if left >= 1 else "Almost done.")
+        parts.append(f"About {lines.spoken_duration(left)} left." if left >= 1 else "Almost done.")
         if self.state is State.PAUSED:
             parts.append("We are paused.")
         out.say(" ".join(parts))
@@ -536,21 +473,14 @@ class Coach:
     def _seconds_left(self, now: float) -> float:
         run = self._run
         assert run is not None
-        total = 0.0
-        for i, move in enumerate(run.moves[run.index :], start=run.index):
-            hold = move.step.hold_s
-            if i == run.index and self.state is State.HOLD:
-                hold = max(0.0, hold - (now - run.hold_started))
-            rest = move.step.rest_s * self.timing if i < len(run.moves) - 1 else 0.0
-            total += hold + rest
-        return total
+        return seconds_left(run, now, self.state is State.HOLD, self.timing)
 
     def _end_session(self, out: _Out, now: float) -> None:
         out.add(FlushSpeech())
         self._close_run(out, now, Outcome.ABANDONED)
         self._clear_timers()
         self._await = None
-        out.say("Goodbye. Take it easy on your back.", SayKind.INFO)
+        out.say(lines.GOODBYE, SayKind.INFO)
         out.add(Persist(SessionEnded(now)))
         out.add(EndSession())
         self.state = State.ENDED
@@ -562,37 +492,31 @@ class Coach:
             out.say("I don't know that routine. Say list routines to hear them.", SayKind.PROMPT)
             return
         routine = self.book.get(routine_id)
-        if self.memory.screening_condition is None:
+        region = routine.region.value
+        check = start_verdict(
+            self.memory.screening_condition, self.memory.locked_until.get(region, 0.0), now
+        )
+        if check.verdict is StartVerdict.ASK_SCREENING:
             self.state = State.SCREENING
             out.say(self.book.precautions.screening_question, SayKind.PROMPT)
             return
-        if self.memory.screening_condition:
+        if check.verdict is StartVerdict.SCREENING_LOCK:
             out.say(self._screening_lock_text(), SayKind.SAFETY)
             return
-        region = routine.region.value
-        locked_until = self.memory.locked_until.get(region, 0.0)
-        if locked_until > now:
-            out.say(
-                f"Your {routine.region.spoken} is resting for the rest of today, because it hurt "
-                "earlier. Please give it time, and see a professional if the pain stays.",
-                SayKind.SAFETY,
-            )
+        if check.verdict is StartVerdict.REGION_LOCKED:
+            out.say(lines.region_locked(routine.region.spoken), SayKind.SAFETY)
             return
         if self._run is not None:
             self._close_run(out, now, Outcome.ABANDONED)
-        last = self.memory.last_worked.get(region)
-        ready_at = None if last is None else last + routine.cooldown_min * 60.0
-        if ready_at is not None and ready_at > now:
-            minutes_ago = max(1, round((now - last) / 60.0)) if last is not None else 0
-            minutes_left = max(1, round((ready_at - now) / 60.0))
+        cooldown = cooldown_check(self.memory.last_worked.get(region), routine.cooldown_min, now)
+        if cooldown.verdict is StartVerdict.COOLDOWN:
             out.add(FlushSpeech())
             self._pending_routine = routine.id
             self.state = State.CONFIRM
             out.say(
-                f"You worked your {routine.region.spoken} {_spoken_minutes(minutes_ago)} ago. "
-                "A joint that has released may not release again for twenty to thirty minutes. "
-                f"It may release again in about {_spoken_minutes(minutes_left)}. "
-                "Do you want to start anyway? Say yes or no.",
+                lines.cooldown_question(
+                    routine.region.spoken, cooldown.minutes_ago, cooldown.minutes_left
+                ),
                 SayKind.PROMPT,
             )
             return
@@ -602,27 +526,19 @@ class Coach:
         region = routine.region.value
         out.add(FlushSpeech())
         runs = self.memory.runs_today.get(region, 0)
-        if runs >= self.memory.frequency_limit:
-            out.say(
-                f"A reminder: this is {_ordinal(runs + 1)} time today for your "
-                f"{routine.region.spoken}. Do not crack your back too often. If you need it "
-                "this often, please see a chiropractor or a physical therapist.",
-                SayKind.SAFETY,
-            )
-        elif self.memory.days_used_last_week >= 7:
-            out.say(
-                "A reminder: you have done this every day this week. Do not crack your back "
-                "too often. A chiropractor or physical therapist can help with the cause.",
-                SayKind.SAFETY,
-            )
+        due = reminder(runs, self.memory.frequency_limit, self.memory.days_used_last_week)
+        if due is Reminder.TOO_OFTEN_TODAY:
+            out.say(lines.too_often_today(runs + 1, routine.region.spoken), SayKind.SAFETY)
+        elif due is Reminder.EVERY_DAY_THIS_WEEK:
+            out.say(lines.EVERY_DAY_THIS_WEEK, SayKind.SAFETY)
         self.memory.runs_today[region] = runs + 1
-        self._run = _Run(routine, plan_moves(routine), now)
+        self._run = Run(routine, plan_moves(routine), now)
         out.add(Persist(RoutineStarted(now, routine.id, region)))
         self.state = State.BRIEFING
         out.say(f"Starting the {routine.name}. {routine.intro}", SayKind.INFO)
         needs = []
         if routine.equipment:
-            needs.append("You need " + _and_list(routine.equipment) + ".")
+            needs.append("You need " + lines.and_list(routine.equipment) + ".")
         if routine.partner:
             needs.append(f"You need a partner {routine.partner.size}.")
         needs.append(f"Start {routine.position}.")
@@ -917,7 +833,7 @@ class Coach:
         self._rating_asked_twice = False
         self.state = State.PAIN_FOLLOWUP
         out.say(self.book.precautions.pain_message, SayKind.SAFETY)
-        out.say("How strong is the pain, from zero to ten?", SayKind.PROMPT)
+        out.say(lines.PAIN_HOW_STRONG, SayKind.PROMPT)
 
     def _pain_rating(self, out: _Out, now: float, rating: int | None) -> None:
         routine = self._stopped_routine
@@ -926,7 +842,7 @@ class Coach:
         if region is not None:
             locked_until = self._day_end(now)
             self.memory.locked_until[region.value] = locked_until
-        urgent = rating is not None and rating >= 7
+        is_urgent = urgent(rating)
         out.add(
             Persist(
                 PainReported(
@@ -935,25 +851,22 @@ class Coach:
                     region.value if region else None,
                     self._stopped_step,
                     rating,
-                    urgent,
+                    is_urgent,
                     locked_until,
                 )
             )
         )
-        if urgent:
-            self.memory.see_professional = "You reported strong pain last time."
+        if is_urgent:
+            self.memory.see_professional = lines.STRONG_PAIN_LAST_TIME
             out.say(self.book.precautions.urgent_advice, SayKind.SAFETY)
             for flag in self.book.precautions.red_flags:
                 out.say(flag, SayKind.SAFETY)
         elif rating is not None:
-            out.say(
-                f"Thank you. You rated the pain {number_word(rating)}. Rest now, and move gently.",
-                SayKind.SAFETY,
-            )
+            out.say(lines.pain_rated(rating), SayKind.SAFETY)
         else:
-            out.say("All right. Rest now, and move gently.", SayKind.SAFETY)
+            out.say(lines.PAIN_NO_RATING, SayKind.SAFETY)
         if region is not None:
-            out.say(f"Your {region.spoken} is done for today.", SayKind.SAFETY)
+            out.say(lines.region_done_today(region.spoken), SayKind.SAFETY)
         self._stopped_routine, self._stopped_step = None, None
         self.state = State.IDLE
 
@@ -962,10 +875,7 @@ class Coach:
     def _device_lost(self, out: _Out, now: float) -> None:
         if self.state in _IN_ROUTINE and self.state is not State.PAUSED:
             self._pause(out)
-        out.say(
-            "I can no longer hear you: the microphone was lost. Waiting for it to come back.",
-            SayKind.SAFETY,
-        )
+        out.say(lines.MIC_LOST, SayKind.SAFETY)
 
 
 def _speak(text: str, kind: SayKind) -> Callable[[_Out, float], None]:
@@ -975,25 +885,3 @@ def _speak(text: str, kind: SayKind) -> Callable[[_Out, float], None]:
         out.say(text, kind)
 
     return fire
-
-
-def _spoken_minutes(minutes: int) -> str:
-    return "one minute" if minutes == 1 else f"{number_word(minutes)} minutes"
-
-
-def _spoken_duration(seconds: float) -> str:
-    s = round(seconds)
-    if s < 60:
-        return f"{number_word(s)} seconds"
-    minutes, rest = divmod(s, 60)
-    text = _spoken_minutes(minutes)
-    return text + (f" and {number_word(rest)} seconds" if rest else "")
-
-
-def _ordinal(n: int) -> str:
-    words = {1: "the first", 2: "the second", 3: "the third", 4: "the fourth", 5: "the fifth"}
-    return words.get(n, f"time number {n}")
-
-
-def _and_list(items: tuple[str, ...]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

@@ -1,11 +1,25 @@
-"""Fixed lines the coach says on the beat of a hold; synthesized once so counts are on time."""
+"""Every sentence the coach says, and the fixed lines synthesized once so counts are on time.
+
+Pure functions of the facts they mention; the dialogue decides when to say them.
+"""
 
 from __future__ import annotations
 
-from voice.coach.routines import Breath
-from voice.text import number_to_words
+from voice.text import number_to_words, ordinal_to_words
 
-__all__ = ["COUNTS", "GET_READY", "HALFWAY", "HOLD", "RELAX", "TIMED_PHRASES"]
+__all__ = [
+    "BREATH_LINES",
+    "COUNTS",
+    "GET_READY",
+    "HALFWAY",
+    "HOLD",
+    "RELAX",
+    "TIMED_PHRASES",
+    "and_list",
+    "see_professional_reason",
+    "spoken_duration",
+    "spoken_minutes",
+]
 
 HOLD = "Hold."
 HALFWAY = "Halfway. Keep breathing."
@@ -14,12 +28,146 @@ RELAX = "Relax."
 COUNTS = tuple(number_to_words(n) for n in range(21))
 """Numbers as the coach says them in a count ('three', 'two', 'one')."""
 
+BREATH_LINES = {
+    "in": "Breathe in.",
+    "out": "Breathe out.",
+    "full": "Breathe fully in, and all the way out.",
+}
+"""Breathing cue value (as in the routine files) -> what the coach says."""
+
 TIMED_PHRASES: tuple[str, ...] = (
     *COUNTS,
     HOLD,
     HALFWAY,
     GET_READY,
     RELAX,
-    *(b.spoken for b in Breath),
+    *BREATH_LINES.values(),
 )
 """Every line spoken at a fixed moment of a hold, exactly as the dialogue manager says it."""
+
+# ----- session -----
+
+GREETING = (
+    "Hello, I am your back coach. You can say list routines, read precautions, "
+    "or start and a routine name, like start rotation. Say stop at any time, "
+    "and say pain if anything hurts."
+)
+MIC_BACK = "The microphone is back. Say resume to go on."
+MIC_LOST = "I can no longer hear you: the microphone was lost. Waiting for it to come back."
+GOODBYE = "Goodbye. Take it easy on your back."
+SCREENING_THANKS = "Thank you. Say list routines to hear what we can do, or start a routine."
+SCREENING_YES_REASON = "yes to the screening question"
+STRONG_PAIN_LAST_TIME = "You reported strong pain last time."
+
+
+def see_professional_before(reason: str) -> str:
+    return (
+        f"Before we go on: {reason} Please see a chiropractor, "
+        "a physical therapist or a doctor before your next session."
+    )
+
+
+def see_professional_reason(worst_rating: int | None, pain_stops: int) -> str:
+    """Why a professional is due (the store's facts of the last 7 days), spoken; "" for none.
+
+    The facts only count once they reach the thresholds (`voice.coach.safety`).
+    """
+    from voice.coach.safety import PAIN_STOPS_SEE_PROFESSIONAL, RATING_SEE_PROFESSIONAL
+
+    reasons = []
+    if worst_rating is not None and worst_rating >= RATING_SEE_PROFESSIONAL:
+        reasons.append(f"You rated your pain {worst_rating} out of 10 in the last 7 days.")
+    if pain_stops >= PAIN_STOPS_SEE_PROFESSIONAL:
+        reasons.append(f"You stopped for pain {pain_stops} times in the last 7 days.")
+    return " ".join(reasons)
+
+
+def screening_lock(reason: str) -> str:
+    told = f" You told me: {reason}." if reason else ""
+    return (
+        "The routines stay locked, because you reported osteoarthritis, osteopenia, "
+        f"osteoporosis, or a recent back injury or surgery.{told} Please get guidance "
+        "from a professional first. The profile can be reset with backcoach profile reset."
+    )
+
+
+# ----- helpers -----
+
+
+def spoken_minutes(minutes: int) -> str:
+    return "one minute" if minutes == 1 else f"{number_to_words(minutes)} minutes"
+
+
+def spoken_duration(seconds: float) -> str:
+    s = round(seconds)
+    if s < 60:
+        return f"{number_to_words(s)} seconds"
+    minutes, rest = divmod(s, 60)
+    text = spoken_minutes(minutes)
+    return text + (f" and {number_to_words(rest)} seconds" if rest else "")
+
+
+def and_list(items: tuple[str, ...]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+# ----- moves -----
+
+
+def move_intro(side: str | None, side_number: int, rep: int, reps: int) -> str:
+    """Side and repetition announcements spoken before a move's instruction."""
+    parts = []
+    if side is not None and rep == 1:
+        parts.append(f"{side.capitalize()} side." if side_number == 0 else f"Now the {side} side.")
+    if reps > 1:
+        parts.append(f"Rep {number_to_words(rep)} of {number_to_words(reps)}.")
+    return " ".join(parts)
+
+
+# ----- starting a routine -----
+
+
+def region_locked(region: str) -> str:
+    return (
+        f"Your {region} is resting for the rest of today, because it hurt "
+        "earlier. Please give it time, and see a professional if the pain stays."
+    )
+
+
+def cooldown_question(region: str, minutes_ago: int, minutes_left: int) -> str:
+    return (
+        f"You worked your {region} {spoken_minutes(minutes_ago)} ago. "
+        "A joint that has released may not release again for twenty to thirty minutes. "
+        f"It may release again in about {spoken_minutes(minutes_left)}. "
+        "Do you want to start anyway? Say yes or no."
+    )
+
+
+def too_often_today(run_number: int, region: str) -> str:
+    return (
+        f"A reminder: this is the {ordinal_to_words(run_number)} time today for your "
+        f"{region}. Do not crack your back too often. If you need it "
+        "this often, please see a chiropractor or a physical therapist."
+    )
+
+
+EVERY_DAY_THIS_WEEK = (
+    "A reminder: you have done this every day this week. Do not crack your back "
+    "too often. A chiropractor or physical therapist can help with the cause."
+)
+
+
+# ----- pain -----
+
+PAIN_HOW_STRONG = "How strong is the pain, from zero to ten?"
+
+
+def pain_rated(rating: int) -> str:
+    return f"Thank you. You rated the pain {number_to_words(rating)}. Rest now, and move gently."
+
+
+PAIN_NO_RATING = "All right. Rest now, and move gently."
+
+
+def region_done_today(region: str) -> str:
+    return f"Your {region} is done for today."

@@ -13,7 +13,6 @@ from typing import Protocol
 
 __all__ = [
     "FREQUENCY_LIMIT_PER_DAY",
-    "InMemoryStore",
     "Outcome",
     "PainReported",
     "Record",
@@ -146,29 +145,3 @@ class Store(Protocol):
     def record(self, event: Record) -> None: ...
 
     def close(self) -> None: ...
-
-
-class InMemoryStore:
-    """Session-only memory: what the foundation needs before SQLite is wired in."""
-
-    def __init__(self) -> None:
-        self.events: list[Record] = []
-
-    def snapshot(self, now: float) -> SafetyMemory:
-        screening: Screening | None = None
-        last_worked: dict[str, float] = {}
-        locked: dict[str, float] = {}
-        for event in self.events:
-            if isinstance(event, ScreeningAnswered):
-                screening = Screening(event.has_condition, event.at, event.reason)
-            elif isinstance(event, RoutineEnded) and event.worked:
-                last_worked[event.region] = event.at
-            elif isinstance(event, PainReported) and event.region and event.locked_until:
-                locked[event.region] = max(locked.get(event.region, 0.0), event.locked_until)
-        return SafetyMemory(screening=screening, last_worked=last_worked, locked_until=locked)
-
-    def record(self, event: Record) -> None:
-        self.events.append(event)
-
-    def close(self) -> None:
-        pass

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from voice.coach.lines import BREATH_LINES
 from voice.errors import RoutineFileError
 from voice.paths import routines_dir
 
@@ -63,11 +64,7 @@ class Breath(str, Enum):
 
     @property
     def spoken(self) -> str:
-        return {
-            "in": "Breathe in.",
-            "out": "Breathe out.",
-            "full": "Breathe fully in, and all the way out.",
-        }[self.value]
+        return BREATH_LINES[self.value]
 
 
 class Signal(str, Enum):

@@ -29,7 +29,6 @@ from voice.coach.actions import (
     Persist,
     Say,
     SessionStart,
-    SetWakeup,
     SpeechDone,
     StateChanged,
     StopAll,
@@ -298,8 +297,6 @@ class SessionRunner:
                 self.transcript.write(now, "log", message=action.message, **action.data)
             elif isinstance(action, EndSession):
                 self.ended = True
-            elif isinstance(action, SetWakeup):
-                pass  # the loop reads coach.wakeup_at
 
     def _persist(self, now: float, action: Persist) -> None:
         record = action.record

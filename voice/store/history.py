@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from voice.coach.memory import Outcome, Screening
+from voice.coach.safety import local_day_start
 from voice.errors import BadInput, MissingRequirement
 
 __all__ = [
@@ -43,16 +44,6 @@ __all__ = [
 ]
 
 PLOT_FIX = "pip install 'backcoach[plot]'"
-
-
-def local_day_start(now: float, tz: tzinfo | None = None) -> float:
-    """Epoch seconds of the local midnight that starts the day containing `now`.
-
-    `tz` None means the system time zone. Correct across daylight-saving changes
-    (days of 23 or 25 hours), which is why days are never `86400` steps.
-    """
-    local = datetime.fromtimestamp(now, tz)
-    return local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
 
 
 def _local_date(at: float, tz: tzinfo | None) -> date:

@@ -9,6 +9,9 @@ to `<name>.corrupt-<timestamp>`, a fresh one is started, and `notices` says so.
 
 Times are epoch seconds. Days are local days in the store's `tz` (None: the
 system zone), so tests pass a zone and an explicit `now` and stay deterministic.
+
+Over 600 lines because the schema, its named migrations and the queries on it
+are one unit: every query depends on the columns the migrations made.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 
+from voice.coach.lines import see_professional_reason
 from voice.coach.memory import (
     FREQUENCY_LIMIT_PER_DAY,
     Outcome,
@@ -36,8 +40,15 @@ from voice.coach.memory import (
     SessionStarted,
     StopHeard,
 )
+from voice.coach.safety import (
+    PAIN_STOPS_SEE_PROFESSIONAL,
+    PROFESSIONAL_WINDOW_S,
+    RATING_SEE_PROFESSIONAL,
+    local_day_start,
+    next_local_midnight,
+)
 from voice.errors import BackCoachError, BadInput
-from voice.store.history import History, PainRow, RunRow, SessionRow, StopRow, local_day_start
+from voice.store.history import History, PainRow, RunRow, SessionRow, StopRow
 
 __all__ = [
     "DATABASE_NAME",
@@ -63,12 +74,6 @@ DATA_DIR_HELP = (
     f"folder for the safety memory and history (default: ${DATA_DIR_ENV}, "
     "else the user data folder, e.g. ~/.local/share/backcoach)"
 )
-PROFESSIONAL_WINDOW_S = 7 * 24 * 3600.0
-"""Seconds looked back for the see-a-professional rule (7 days)."""
-RATING_SEE_PROFESSIONAL = 7
-"""A pain rating (0-10) at or above this within the window triggers the advice."""
-PAIN_STOPS_SEE_PROFESSIONAL = 2
-"""This many pain stops within the window trigger the advice."""
 
 _CORRUPT_CODES = {11, 26}
 """SQLITE_CORRUPT and SQLITE_NOTADB: the file itself is bad, not the access to it."""
@@ -123,10 +128,8 @@ def open_store(
     )
 
 
-def next_day_start(now: float, tz: tzinfo | None = None) -> float:
-    """Epoch seconds of the next local midnight after `now`."""
-    # 36 h after today's midnight is always inside tomorrow (days last 23-25 h).
-    return local_day_start(local_day_start(now, tz) + 36 * 3600.0, tz)
+next_day_start = next_local_midnight
+"""Epoch seconds of the next local midnight after `now` (the pain lock's own function)."""
 
 
 # ----- migrations -----
@@ -635,22 +638,17 @@ class SqliteStore:
         the same stop and one stop must not count twice.
         """
         since = now - PROFESSIONAL_WINDOW_S
-        reasons = []
         (worst,) = self._db.execute(
             "SELECT MAX(rating) FROM pain_events WHERE at >= ?", (since,)
         ).fetchone()
-        if worst is not None and worst >= RATING_SEE_PROFESSIONAL:
-            reasons.append(f"You rated your pain {worst} out of 10 in the last 7 days.")
         counts = self._db.execute(
             "SELECT (SELECT COUNT(*) FROM stops WHERE pain AND at >= :since),"
             " (SELECT COUNT(*) FROM pain_events WHERE at >= :since),"
             " (SELECT COUNT(*) FROM routine_runs WHERE outcome = :pain AND ended_at >= :since)",
             {"since": since, "pain": Outcome.PAIN.value},
         ).fetchone()
-        pain_stops = max(counts)
-        if pain_stops >= PAIN_STOPS_SEE_PROFESSIONAL:
-            reasons.append(f"You stopped for pain {pain_stops} times in the last 7 days.")
-        return " ".join(reasons)
+        # The words and the thresholds are the coach's (voice.coach.lines, .safety).
+        return see_professional_reason(worst, max(counts))
 
     # --- reading: history ---
 

@@ -72,6 +72,9 @@ class Hypothesis:
     (e.g. "[unk]", "low confidence 0.41: stop"); for logs and benchmarks."""
     source: str = field(default="", compare=False)
     """Which part of the engine produced it (e.g. "grammar", "stop-spotter")."""
+    stop_probability: float | None = None
+    """0..1, the stop model's highest probability over the utterance's audio, for the
+    stop fusion; None when the engine was not given the stop model's scores."""
 
 
 @runtime_checkable

@@ -25,6 +25,9 @@ benchmarks/asr_eval.py):
   distance), and is replaced when the general decoder heard another whole
   phrase; otherwise the utterance is out-of-grammar speech and gives nothing.
   Phrases with "stop" are left to the spotter and the stop model (safety first).
+
+The module is over 600 lines because the four decoders share one utterance's
+state (its audio, start, held frames and stop hits) frame by frame.
 """
 
 from __future__ import annotations

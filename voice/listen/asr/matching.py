@@ -1,0 +1,239 @@
+"""Error-tolerant matching of any engine's text onto the closed grammar.
+
+An open-vocabulary engine (Whisper) writes what it heard in plain English:
+"stuck stuff", "reaper cautions", "begin spying rotation". Those are near
+misses of grammar sentences, by sound more than by spelling. `GrammarMatcher`
+maps a transcript onto the grammar sentence that sounds closest (phone
+sequences from CMUdict, which the pocketsphinx wheel ships, compared both phone
+by phone and by classes of easily confused phones) or reads closest
+(characters, for names the dictionary lacks), and returns a score; below the
+threshold the answer is "no command", so talk in the room, other words and
+noise give nothing. Grammar-restricted engines (vosk, pocketsphinx) already
+produce grammar sentences, which match exactly.
+
+Thresholds were chosen with benchmarks/asr_eval.py: speaker-disjoint folds of
+the human recordings (other words must not become commands) and espeak-ng
+voices saying the commands in noise (near misses must).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from rapidfuzz.distance import Levenshtein
+
+__all__ = ["GrammarMatcher", "Lexicon", "Match", "MatchSettings", "collapse_repeats"]
+
+SAFETY = ("Stop", "PainStop")
+
+_LETTER_PHONES = {
+    "a": "AE", "b": "B", "c": "K", "d": "D", "e": "EH", "f": "F", "g": "G", "h": "HH",
+    "i": "IH", "j": "JH", "k": "K", "l": "L", "m": "M", "n": "N", "o": "AA", "p": "P",
+    "q": "K", "r": "R", "s": "S", "t": "T", "u": "AH", "v": "V", "w": "W", "x": "K S",
+    "y": "Y", "z": "Z",
+}  # fmt: skip
+"""A crude spelling-to-sound fallback for words the dictionary lacks."""
+
+_OVERRIDES = {"ow": ("AW",)}
+"""Words whose first CMUdict pronunciation is not the one meant here: the pain cry
+"ow" rhymes with "now"; CMUdict lists OW ("oh") first, and "oh" is what Whisper
+writes for a mumbled "up" or "off" (18 of 150 human "up" clips became pain stops)."""
+
+_PHONE_CLASSES = {
+    "AA": "A", "AH": "A", "AO": "A", "AE": "E", "EH": "E", "EY": "E", "ER": "R", "IH": "I",
+    "IY": "I", "UH": "U", "UW": "U", "OW": "O", "AW": "W", "AY": "Y", "OY": "Y",
+    "P": "P", "B": "P", "T": "T", "D": "T", "K": "K", "G": "K", "F": "F", "V": "F",
+    "TH": "F", "DH": "T", "S": "S", "Z": "S", "SH": "C", "ZH": "C", "CH": "C", "JH": "C",
+    "M": "M", "N": "N", "NG": "N", "L": "L", "R": "R", "W": "w", "Y": "j", "HH": "h",
+}  # fmt: skip
+"""Phones easily heard as one another (voicing pairs, neighbouring vowels) share a class."""
+
+_PHONE_CHARS = {phone: chr(0x100 + i) for i, phone in enumerate(sorted(_PHONE_CLASSES))}
+"""One character per phone, so the C string distance of rapidfuzz works on phones."""
+
+_WORD_RE = re.compile(r"[a-z0-9']+")
+
+
+class Lexicon:
+    """Word -> phones (ARPAbet without stress marks), from a CMUdict-format file."""
+
+    def __init__(self, entries: dict[str, tuple[str, ...]]) -> None:
+        self._entries = {**entries, **_OVERRIDES}
+
+    @classmethod
+    def from_file(cls, path: Path) -> Lexicon:
+        entries: dict[str, tuple[str, ...]] = {}
+        with path.open(encoding="utf-8", errors="replace") as lines:
+            for line in lines:
+                parts = line.split()
+                if len(parts) < 2 or "(" in parts[0]:  # alternates: the first is the usual one
+                    continue
+                entries[parts[0].lower()] = tuple(re.sub(r"\d", "", p) for p in parts[1:])
+        return cls(entries)
+
+    @classmethod
+    def bundled(cls) -> Lexicon:
+        """CMUdict as the pocketsphinx wheel ships it; spelling alone when it is missing."""
+        try:
+            import pocketsphinx
+
+            path = Path(pocketsphinx.get_model_path()) / "en-us" / "cmudict-en-us.dict"
+        except ImportError:
+            return cls({})
+        return cls.from_file(path) if path.is_file() else cls({})
+
+    def phones(self, word: str) -> tuple[str, ...]:
+        found = self._entries.get(word)
+        if found is not None:
+            return found
+        return tuple(p for ch in word for p in _LETTER_PHONES.get(ch, "").split())
+
+
+@dataclass(frozen=True)
+class Match:
+    """The grammar sentence a transcript was taken for."""
+
+    intent: str
+    sentence: str
+    """The grammar sentence (normalized words); the transcript itself when exact."""
+    score: float
+    """0..1: 1.0 for an exact or spotted match; the similarity of a near miss."""
+    exact: bool
+    """The transcript parsed as it is (or held a stop/pain phrase), no tolerance needed."""
+
+
+@dataclass(frozen=True)
+class MatchSettings:
+    """How near a near miss must be (measured: see the module doc)."""
+
+    min_score: float = 0.65
+    """Similarity (0..1) a transcript needs to count as a sentence."""
+    min_score_short: float = 0.8
+    """Similarity needed for a sentence of at most `short_phones` phones: one wrong
+    phone already turns "no" into "go"."""
+    short_phones: int = 3
+    """Phones in a sentence at or below which `min_score_short` applies."""
+
+
+def collapse_repeats(words: list[str], longest: int = 3) -> list[str]:
+    """'no no no no' -> 'no', 'speed up speed up' -> 'speed up'.
+
+    Whisper stutters on short clips; and 'stop stop' means what 'stop' means.
+    """
+    out = list(words)
+    for n in range(1, longest + 1):
+        i = 0
+        while i + 2 * n <= len(out):
+            if out[i : i + n] == out[i + n : i + 2 * n]:
+                del out[i + n : i + 2 * n]
+            else:
+                i += 1
+    return out
+
+
+@dataclass(frozen=True)
+class _Entry:
+    intent: str
+    sentence: str
+    phones: str
+    classes: str
+    short: bool
+
+
+class GrammarMatcher:
+    """Maps engine text onto the nearest sentence of the grammar."""
+
+    def __init__(
+        self,
+        sentences: dict[str, list[str]],
+        lexicon: Lexicon,
+        exact: Callable[[str], str | None],
+        spot: Callable[[str], str | None],
+        settings: MatchSettings | None = None,
+    ) -> None:
+        """`sentences`: intent -> normalized sentences; `exact(text)`: the grammar's
+        whole-sentence parse (an intent name or None), tried first; `spot(text)`: a
+        stop or pain phrase anywhere in the text (an intent name or None)."""
+        self.settings = settings or MatchSettings()
+        self._lexicon = lexicon
+        self._exact = exact
+        self._spot = spot
+        self._table: list[_Entry] = []
+        for intent, items in sentences.items():
+            for sentence in items:
+                phones, classes = self._encode(sentence.split())
+                short = len(phones) <= self.settings.short_phones
+                self._table.append(_Entry(intent, sentence, phones, classes, short))
+
+    def _encode(self, words: Iterable[str]) -> tuple[str, str]:
+        """(phone string, phone-class string) of the words."""
+        phones = [p for w in words for p in self._lexicon.phones(w)]
+        return (
+            "".join(_PHONE_CHARS.get(p, "?") for p in phones),
+            "".join(_PHONE_CLASSES.get(p, "?") for p in phones),
+        )
+
+    @staticmethod
+    def _sound_similarity(a: tuple[str, str], b: tuple[str, str]) -> float:
+        """Mean of the phone-by-phone and the phone-class similarities, 0..1."""
+        return 0.5 * (
+            Levenshtein.normalized_similarity(a[0], b[0])
+            + Levenshtein.normalized_similarity(a[1], b[1])
+        )
+
+    @staticmethod
+    def words(text: str) -> list[str]:
+        """The transcript's words, lowercase, repeats collapsed."""
+        return collapse_repeats(_WORD_RE.findall(text.lower()))
+
+    def match(self, text: str, intents: Iterable[str] | None = None) -> Match | None:
+        """The sentence of `intents` (all when None) `text` was meant as, or None."""
+        words = self.words(text)
+        if not words:
+            return None
+        joined = " ".join(words)
+        wanted = None if intents is None else set(intents)
+        intent = self._exact(joined)
+        if intent is not None and (wanted is None or intent in wanted):
+            return Match(intent, joined, 1.0, True)
+        near = self._nearest(words, joined, wanted)
+        if near is not None and near.intent in SAFETY:
+            return near  # "stop that hurt" is the pain phrase, not the stop inside it
+        spotted = self._spot(joined)
+        if spotted is not None:
+            return Match(spotted, joined, 1.0, True)
+        return near
+
+    def _nearest(self, words: list[str], joined: str, wanted: set[str] | None) -> Match | None:
+        heard = self._encode(words)
+        best: tuple[float, _Entry] | None = None
+        for entry in self._table:
+            if wanted is not None and entry.intent not in wanted:
+                continue
+            score = max(
+                self._sound_similarity(heard, (entry.phones, entry.classes)),
+                Levenshtein.normalized_similarity(joined, entry.sentence),
+            )
+            if best is None or score > best[0]:
+                best = (score, entry)
+        if best is None:
+            return None
+        score, entry = best
+        needed = self.settings.min_score_short if entry.short else self.settings.min_score
+        return Match(entry.intent, entry.sentence, score, False) if score >= needed else None
+
+    def similarity(self, text: str, sentence: str) -> float:
+        """How alike `text` and `sentence` sound, 0..1 (e.g. a lone word to 'stop')."""
+        words = self.words(text)
+        if not words:
+            return 0.0
+        return self._sound_similarity(self._encode(words), self._encode(sentence.split()))
+
+    def best_similarity(self, text: str, sentence: str, span: int = 2) -> float:
+        """The highest `similarity` of any run of up to `span` words of `text` to `sentence`."""
+        words = self.words(text)
+        runs = [" ".join(words[i : i + n]) for n in range(1, span + 1) for i in range(len(words))]
+        return max((self.similarity(run, sentence) for run in runs), default=0.0)

@@ -1,0 +1,323 @@
+"""Whisper tiny.en through faster-whisper's CTranslate2 model: the neural engine.
+
+Whisper is not a streaming recognizer: it transcribes whole utterances in open
+vocabulary. This adapter cuts the microphone stream into utterances with
+pocketsphinx's frame voice activity detector (the wheel is installed anyway),
+transcribes each on a worker thread (so the caller's thread, which also runs
+the stop model, never waits for the network), and reports one final result per
+utterance. The text is what Whisper wrote, normalized; mapping it onto the
+closed grammar is `voice.listen.matching`'s job, the same for every engine.
+
+Speed: the encoder is most of the cost and grows with its input, which
+Whisper pads to 30 s. Commands last one to three seconds, so the audio context
+is cut to `context_s` (measured on human-full: 10 s transcribes as well as 30 s,
+in about a fifth of the time: ~0.17 s against ~0.7 s per utterance on 2 cores);
+shorter contexts made the model repeat itself ("stop stop stop stop").
+
+A partial result exists only on request (`peek`): when the stop model fires,
+the utterance so far is transcribed at once, so a stop is confirmed before the
+speaker has finished the breath.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import math
+import queue
+import threading
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from voice.errors import MissingRequirement
+from voice.listen.asr.base import BYTES_PER_SAMPLE, SAMPLE_RATE, Hypothesis, normalize_phrases
+from voice.listen.asr.stop_detector import StopScore
+from voice.text import normalize
+
+__all__ = ["WhisperRecognizer", "WhisperSettings"]
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WhisperSettings:
+    """Tuning of the Whisper adapter (defaults measured with benchmarks/asr_eval.py)."""
+
+    threads: int = 2
+    """CTranslate2 intra-op threads: the machine's two cores, used only on speech."""
+    context_s: float = 10.0
+    """Seconds of audio context the encoder sees (Whisper pads to 30 s)."""
+    max_tokens: int = 24
+    """Tokens per transcript: the longest command is a dozen."""
+    vad_mode: int = 0
+    """pocketsphinx VAD aggressiveness, 0 (loose) to 3 (strict)."""
+    start_frames: int = 2
+    """30 ms speech frames in a row that start an utterance."""
+    end_silence_s: float = 0.24
+    """Seconds of non-speech that end an utterance (the latency floor of a final)."""
+    preroll_s: float = 0.3
+    """Seconds before the detected start also transcribed: the VAD misses weak
+    onsets such as the "s" of "stop"."""
+    max_utterance_s: float = 8.0
+    """Seconds after which an utterance is cut and transcribed as it is."""
+    min_speech_s: float = 0.12
+    """Utterances with less speech than this are noise: no transcription."""
+    no_speech_max: float = 0.6
+    """Whisper's own no-speech probability above which its text is dropped..."""
+    no_speech_logprob: float = -1.0
+    """...when its mean token log-probability is also below this."""
+    peek_probability: float = 0.5
+    """Stop-model probability at which the utterance so far is transcribed at once
+    (`peek`), so a stop is confirmed before the breath ends."""
+
+
+def _require_faster_whisper() -> None:
+    if importlib.util.find_spec("faster_whisper") is None:
+        raise MissingRequirement(
+            "the whisper engine needs faster-whisper",
+            fix='pip install "backcoach[whisper]"',
+        )
+
+
+@dataclass(frozen=True)
+class _Job:
+    audio: np.ndarray
+    start_s: float
+    end_s: float
+    final: bool
+    generation: int
+    """The `reset` count when it was cut: results of audio from before a reset are dropped."""
+    stop_probability: float | None
+    """0..1, the stop model's highest probability over the utterance (None: not given)."""
+
+
+class WhisperRecognizer:
+    """Endpointed Whisper transcription behind the `Recognizer` protocol."""
+
+    name = "whisper"
+
+    def __init__(
+        self, model_dir: Path, phrases: list[str], settings: WhisperSettings | None = None
+    ) -> None:
+        _require_faster_whisper()
+        from faster_whisper import WhisperModel
+        from faster_whisper.tokenizer import Tokenizer
+        from pocketsphinx import Vad
+
+        self.settings = settings or WhisperSettings()
+        self._model = WhisperModel(
+            str(model_dir), device="cpu", compute_type="int8", cpu_threads=self.settings.threads
+        )
+        self._tokenizer = Tokenizer(
+            self._model.hf_tokenizer,
+            self._model.model.is_multilingual,
+            task="transcribe",
+            language="en",
+        )
+        prompt = list(self._tokenizer.sot_sequence)
+        self._prompt = [*prompt, self._tokenizer.no_timestamps]
+        self._vad_type = Vad
+        self.set_phrases(phrases)
+        self._jobs: queue.Queue[_Job | None] = queue.Queue()
+        self._results: queue.Queue[Hypothesis] = queue.Queue()
+        self._worker = threading.Thread(target=self._work, name="whisper", daemon=True)
+        self._worker.start()
+        self.reset()
+
+    # ----- Recognizer protocol -----
+
+    @property
+    def utterance_s(self) -> float:
+        return self._utt_samples / SAMPLE_RATE if self._in_utt else 0.0
+
+    def set_phrases(self, phrases: list[str]) -> None:
+        # Whisper hears open vocabulary; the phrases are kept only to check them.
+        self.phrases = normalize_phrases(phrases)
+
+    def reset(self) -> None:
+        self._generation = getattr(self, "_generation", 0) + 1
+        self._ready()
+        self._vad = self._vad_type(self.settings.vad_mode, SAMPLE_RATE)
+        self._frame_bytes: int = self._vad.frame_bytes
+        self._pending = b""
+        self._samples = 0
+        keep = max(1, round(self.settings.preroll_s / self._vad.frame_length))
+        self._recent: deque[bytes] = deque(maxlen=keep)
+        self._in_utt = False
+        self._utt = bytearray()
+        self._utt_start_s = 0.0
+        self._utt_samples = 0
+        self._speech_frames = 0
+        self._speech_run = 0
+        self._quiet_frames = 0
+        self._stop_scores: deque[tuple[float, float]] = deque(maxlen=2000)
+        """(audio time, probability) of recent stop-model steps (20 s at 10 ms)."""
+        self._peeked = False
+
+    def accept(self, pcm: bytes) -> list[Hypothesis]:
+        data = self._pending + pcm
+        n = self._frame_bytes
+        whole = len(data) - len(data) % n
+        self._pending = data[whole:]
+        for offset in range(0, whole, n):
+            self._frame(data[offset : offset + n])
+        return self._ready()
+
+    def finish(self) -> list[Hypothesis]:
+        """End of input: transcribe the utterance in progress and wait for every result."""
+        if self._pending:
+            self._frame(self._pending.ljust(self._frame_bytes, b"\0"))
+            self._pending = b""
+        if self._in_utt:
+            self._end_utt()
+        self._jobs.join()
+        return self._ready()
+
+    def peek(self) -> None:
+        """Transcribe the utterance so far now; the result comes back as a partial."""
+        if self._in_utt and self._speech_frames:
+            self._submit(final=False)
+
+    def stop_scores(self, scores: Sequence[StopScore]) -> None:
+        """The stop model's scores on the audio just fed (this recognizer's audio time)."""
+        for score in scores:
+            self._stop_scores.append((score.time_s, score.probability))
+            if (
+                score.probability >= self.settings.peek_probability
+                and self._in_utt
+                and not self._peeked
+            ):
+                self._peeked = True
+                self.peek()
+
+    def _stop_probability(self, start_s: float, end_s: float) -> float | None:
+        if not self._stop_scores:
+            return None
+        inside = [p for t, p in self._stop_scores if start_s - 0.1 <= t <= end_s + 0.1]
+        return max(inside, default=0.0)
+
+    def close(self) -> None:
+        self._jobs.put(None)
+        self._worker.join(timeout=5.0)
+
+    # ----- endpointing -----
+
+    @property
+    def _time_s(self) -> float:
+        return self._samples / SAMPLE_RATE
+
+    def _frame(self, frame: bytes) -> None:
+        speech = self._vad.is_speech(frame)
+        self._samples += len(frame) // BYTES_PER_SAMPLE
+        if not self._in_utt:
+            self._recent.append(frame)
+            self._speech_run = self._speech_run + 1 if speech else 0
+            if self._speech_run >= self.settings.start_frames:
+                self._in_utt = True
+                self._utt = bytearray(b"".join(self._recent))
+                self._utt_samples = len(self._utt) // BYTES_PER_SAMPLE
+                self._utt_start_s = self._time_s - self._utt_samples / SAMPLE_RATE
+                self._speech_frames = self._speech_run
+                self._quiet_frames = 0
+                self._recent.clear()
+            return
+        self._utt += frame
+        self._utt_samples += len(frame) // BYTES_PER_SAMPLE
+        if speech:
+            self._speech_frames += 1
+            self._quiet_frames = 0
+        else:
+            self._quiet_frames += 1
+        quiet_s = self._quiet_frames * self._vad.frame_length
+        if (
+            quiet_s >= self.settings.end_silence_s
+            or self.utterance_s >= self.settings.max_utterance_s
+        ):
+            self._end_utt()
+
+    def _end_utt(self) -> None:
+        if self._speech_frames * self._vad.frame_length >= self.settings.min_speech_s:
+            self._submit(final=True)
+        self._in_utt = False
+        self._utt = bytearray()
+        self._utt_samples = 0
+        self._speech_run = 0
+        self._peeked = False
+
+    def _submit(self, final: bool) -> None:
+        audio = np.frombuffer(bytes(self._utt), dtype="<i2").astype(np.float32) / 32768.0
+        start, end = self._utt_start_s, self._time_s
+        job = _Job(audio, start, end, final, self._generation, self._stop_probability(start, end))
+        self._jobs.put(job)
+
+    def _ready(self) -> list[Hypothesis]:
+        out: list[Hypothesis] = []
+        while True:
+            try:
+                out.append(self._results.get_nowait())
+            except queue.Empty:
+                return out
+
+    # ----- transcription (worker thread) -----
+
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            try:
+                if job is None:
+                    return
+                if job.generation != self._generation:
+                    continue  # cut before a reset: the caller discarded that audio
+                hyp = self._transcribe(job)
+                if job.generation == self._generation:
+                    self._results.put(hyp)
+            except Exception as error:  # one bad utterance must not end listening
+                _log.warning("whisper failed on an utterance: %s", error)
+                if job is not None:
+                    failed = Hypothesis(
+                        "", job.final, job.start_s, job.end_s, rejected=f"error: {error}",
+                        stop_probability=job.stop_probability,
+                    )  # fmt: skip
+                    self._results.put(failed)
+            finally:
+                self._jobs.task_done()
+
+    def _transcribe(self, job: _Job) -> Hypothesis:
+        import ctranslate2
+
+        s = self.settings
+        context = max(s.context_s, math.ceil(len(job.audio) / SAMPLE_RATE + 0.5))
+        padded = np.zeros(int(context * SAMPLE_RATE), dtype=np.float32)
+        padded[: len(job.audio)] = job.audio
+        features = self._model.feature_extractor(padded)[:, : int(context * 100)]
+        batch = ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None]))
+        result = self._model.model.generate(
+            batch,
+            [self._prompt],
+            beam_size=1,
+            max_length=s.max_tokens,
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+        )[0]
+        eot = self._tokenizer.eot
+        tokens = [t for t in result.sequences_ids[0] if t < eot]
+        raw = self._model.hf_tokenizer.decode(tokens).strip()
+        text = normalize(raw)
+        logprob = float(result.scores[0]) if result.scores else -10.0
+        no_speech = float(result.no_speech_prob)
+        if text and no_speech > s.no_speech_max and logprob < s.no_speech_logprob:
+            return Hypothesis(
+                "", job.final, job.start_s, job.end_s,
+                rejected=f"no speech {no_speech:.2f}: {text}", source="whisper",
+                stop_probability=job.stop_probability,
+            )  # fmt: skip
+        return Hypothesis(
+            text, job.final, job.start_s, job.end_s,
+            confidence=min(1.0, math.exp(logprob)), source="whisper",
+            stop_probability=job.stop_probability,
+        )  # fmt: skip
