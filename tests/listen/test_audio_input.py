@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 from tests.support.asr_helpers import human_clips
+from voice.audio import SAMPLE_RATE, Resampler, resample
 from voice.errors import AudioDeviceError, BadInput
 from voice.listen.audio_input import (
     InputLost,
     MicrophoneSource,
-    Resampler,
     WavSource,
     read_wav,
     wav_to_pcm16k,
@@ -72,6 +72,40 @@ def test_resampler_blocks_match_one_shot() -> None:
     parts = Resampler(44100)
     blocks = [parts.process(x[i : i + 777]) for i in range(0, len(x), 777)] + [parts.flush()]
     assert np.allclose(one, np.concatenate(blocks), atol=1e-5)
+
+
+def _tone_frequency_and_rms(samples: np.ndarray, rate: int) -> tuple[float, float]:
+    window = samples * np.hanning(len(samples))
+    spectrum = np.abs(np.fft.rfft(window))
+    peak = int(np.argmax(spectrum))
+    return peak * rate / len(samples), float(np.sqrt(np.mean(samples**2)))
+
+
+def test_soxr_keeps_a_1khz_tone_48k_to_16k_and_20ms_blocks_match_one_call() -> None:
+    rate = 48000
+    t = np.arange(rate) / rate  # 1 s
+    tone = (0.5 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)
+    one = resample(tone, rate, SAMPLE_RATE)
+    assert len(one) == SAMPLE_RATE
+    frequency, rms = _tone_frequency_and_rms(one[800:-800], SAMPLE_RATE)
+    assert frequency == pytest.approx(1000, abs=2)
+    assert rms == pytest.approx(0.5 / np.sqrt(2), rel=0.01)
+
+    stream = Resampler(rate)
+    block = int(0.02 * rate)  # the live path's 20 ms blocks
+    parts = [stream.process(tone[i : i + block]) for i in range(0, len(tone), block)]
+    streamed = np.concatenate([*parts, stream.flush()])
+    assert len(streamed) == len(one)
+    assert np.allclose(streamed, one, atol=1e-4)
+    frequency, rms = _tone_frequency_and_rms(streamed[800:-800], SAMPLE_RATE)
+    assert frequency == pytest.approx(1000, abs=2)
+    assert rms == pytest.approx(0.5 / np.sqrt(2), rel=0.01)
+
+
+def test_same_rate_is_passed_through() -> None:
+    x = np.random.default_rng(1).normal(0, 0.1, 320).astype(np.float32)
+    assert np.array_equal(Resampler(SAMPLE_RATE).process(x), x)
+    assert np.array_equal(resample(x, SAMPLE_RATE, SAMPLE_RATE), x)
 
 
 def test_wav_source_blocks_and_pacing(tmp_path) -> None:

@@ -7,7 +7,6 @@ here, so recognizers only ever see 16 kHz mono.
 
 from __future__ import annotations
 
-import math
 import queue
 import time
 import wave
@@ -18,97 +17,34 @@ from typing import Any
 
 import numpy as np
 
-from voice.errors import AudioDeviceError, BadInput, MissingRequirement
+from voice.audio import (
+    SAMPLE_RATE,
+    Resampler,
+    as_float,
+    as_int16,
+    find_device,
+    resample,
+    sounddevice,
+)
+from voice.errors import AudioDeviceError, BadInput
 
 __all__ = [
-    "RATE",
     "InputLost",
     "MicrophoneSource",
-    "Resampler",
     "WavSource",
-    "find_input_device",
     "read_wav",
     "to_pcm16",
     "wav_to_pcm16k",
 ]
-
-RATE = 16000
-"""Hertz: the rate every source delivers."""
 
 
 class InputLost(AudioDeviceError):
     """The input device stopped delivering audio (unplugged, server gone)."""
 
 
-class Resampler:
-    """Streaming windowed-sinc resampler for mono float32 audio.
-
-    Good enough for speech (anti-aliased at 95 % of the lower Nyquist rate);
-    keeps its history between blocks so block edges leave no clicks.
-    """
-
-    def __init__(self, rate_in: int, rate_out: int = RATE, zero_crossings: int = 16) -> None:
-        if rate_in <= 0 or rate_out <= 0:
-            raise ValueError(f"sample rates must be positive, got {rate_in} -> {rate_out}")
-        self.rate_in = rate_in
-        self.rate_out = rate_out
-        self._step = rate_in / rate_out
-        """Input samples per output sample."""
-        self._cutoff = 0.95 * min(1.0, rate_out / rate_in)
-        """Low-pass cutoff as a fraction of the input Nyquist rate."""
-        self._half = math.ceil(zero_crossings / self._cutoff)
-        """Half the filter length, input samples."""
-        self._buffer = np.zeros(self._half, dtype=np.float64)
-        self._base = -self._half
-        """Absolute input index of `_buffer[0]`; the zeros stand for silence before the start."""
-        self._next = 0.0
-        """Absolute input position of the next output sample."""
-
-    def process(self, samples: np.ndarray) -> np.ndarray:
-        """Resample a block; returns the output samples it completes."""
-        if self.rate_in == self.rate_out:
-            return samples.astype(np.float32)
-        self._buffer = np.concatenate([self._buffer, samples.astype(np.float64)])
-        return self._drain(final=False)
-
-    def flush(self) -> np.ndarray:
-        """The output samples still due at the end of the input."""
-        if self.rate_in == self.rate_out:
-            return np.zeros(0, dtype=np.float32)
-        end = self._base + len(self._buffer)
-        self._buffer = np.concatenate([self._buffer, np.zeros(self._half + 1)])
-        out = self._drain(final=True, stop_at=end)
-        return out
-
-    def _drain(self, final: bool, stop_at: float | None = None) -> np.ndarray:
-        end = self._base + len(self._buffer)
-        limit = (stop_at if stop_at is not None else end - self._half) - 1e-9
-        count = max(0, math.floor((limit - self._next) / self._step) + 1)
-        if not final:
-            count = max(0, math.floor((end - self._half - 1 - self._next) / self._step) + 1)
-        if count == 0:
-            return np.zeros(0, dtype=np.float32)
-        positions = self._next + self._step * np.arange(count)
-        centers = np.floor(positions).astype(np.int64)
-        taps = np.arange(-self._half + 1, self._half + 1)
-        index = centers[:, None] + taps[None, :]
-        distance = positions[:, None] - index
-        kernel = self._cutoff * np.sinc(self._cutoff * distance)
-        # Kaiser window evaluated at the exact distance (beta 8: ~80 dB stopband).
-        ratio = np.clip(distance / (self._half + 1), -1.0, 1.0)
-        kernel *= np.i0(8.0 * np.sqrt(1.0 - ratio**2)) / np.i0(8.0)
-        values = self._buffer[np.clip(index - self._base, 0, len(self._buffer) - 1)]
-        out = (values * kernel).sum(axis=1)
-        self._next = float(positions[-1] + self._step)
-        keep_from = max(0, math.floor(self._next) - self._half - self._base)
-        self._buffer = self._buffer[keep_from:]
-        self._base += keep_from
-        return out.astype(np.float32)
-
-
 def to_pcm16(samples: np.ndarray) -> bytes:
-    """float32 samples in [-1, 1] as little-endian int16 bytes (clipped)."""
-    return (np.clip(samples, -1.0, 1.0) * 32767.0).round().astype("<i2").tobytes()
+    """float32 samples in [-1, 1] as little-endian int16 bytes: `as_int16` as bytes."""
+    return as_int16(samples).astype("<i2", copy=False).tobytes()
 
 
 def read_wav(path: Path | str) -> tuple[np.ndarray, int]:
@@ -146,7 +82,7 @@ def _decode(frames: bytes, width: int, path: Path) -> np.ndarray:
     if width == 1:
         return (np.frombuffer(frames, dtype=np.uint8).astype(np.float32) - 128.0) / 128.0
     if width == 2:
-        return np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32768.0
+        return as_float(frames)
     if width == 3:
         raw = np.frombuffer(frames[: len(frames) - len(frames) % 3], dtype=np.uint8)
         raw = raw.reshape(-1, 3).astype(np.int32)
@@ -161,8 +97,7 @@ def _decode(frames: bytes, width: int, path: Path) -> np.ndarray:
 def wav_to_pcm16k(path: Path | str) -> bytes:
     """A whole WAV file as 16 kHz mono int16 bytes."""
     samples, rate = read_wav(path)
-    resampler = Resampler(rate)
-    return to_pcm16(np.concatenate([resampler.process(samples), resampler.flush()]))
+    return to_pcm16(resample(samples, rate, SAMPLE_RATE))
 
 
 class WavSource:
@@ -187,7 +122,7 @@ class WavSource:
     @property
     def duration_s(self) -> float:
         """Seconds of audio in the file."""
-        return len(self._pcm) / 2 / RATE
+        return len(self._pcm) / 2 / SAMPLE_RATE
 
     def __enter__(self) -> WavSource:
         return self
@@ -201,8 +136,8 @@ class WavSource:
         return None
 
     def __iter__(self) -> Iterator[bytes]:
-        size = int(self.block_s * RATE) * 2
-        pcm = self._pcm + b"\0" * (int(self.tail_silence_s * RATE) * 2)
+        size = int(self.block_s * SAMPLE_RATE) * 2
+        pcm = self._pcm + b"\0" * (int(self.tail_silence_s * SAMPLE_RATE) * 2)
         start = time.monotonic()
         for index, offset in enumerate(range(0, len(pcm), size)):
             if self.realtime:
@@ -210,45 +145,6 @@ class WavSource:
                 if delay > 0:
                     time.sleep(delay)
             yield pcm[offset : offset + size]
-
-
-def _sounddevice() -> Any:
-    try:
-        import sounddevice
-    except (ImportError, OSError) as error:
-        raise MissingRequirement(
-            f"microphone input needs sounddevice and PortAudio ({error})",
-            fix="pip install sounddevice; on Linux also apt-get install libportaudio2",
-        ) from error
-    return sounddevice
-
-
-def find_input_device(device: str | int | None) -> int | None:
-    """Index of the input device named (substring, case-insensitive) or numbered.
-
-    None means the system default. Raises AudioDeviceError listing the inputs
-    when nothing matches.
-    """
-    if device is None:
-        return None
-    sd = _sounddevice()
-    devices = list(sd.query_devices())
-    inputs = [(i, d) for i, d in enumerate(devices) if d["max_input_channels"] > 0]
-    if isinstance(device, int) or str(device).isdigit():
-        index = int(device)
-        if any(i == index for i, _ in inputs):
-            return index
-    else:
-        wanted = str(device).lower()
-        exact = [i for i, d in inputs if d["name"].lower() == wanted]
-        partial = [i for i, d in inputs if wanted in d["name"].lower()]
-        if exact or partial:
-            return (exact or partial)[0]
-    names = "; ".join(f"{i}: {d['name']}" for i, d in inputs) or "none"
-    raise AudioDeviceError(
-        f"no input device '{device}' (inputs: {names})",
-        fix="pass --input with one of the names or numbers above",
-    )
 
 
 class MicrophoneSource:
@@ -266,7 +162,7 @@ class MicrophoneSource:
         lost_after_s: float = 2.0,
         queue_s: float = 5.0,
     ) -> None:
-        self.device = find_input_device(device)
+        self.device = find_device(device, "input")
         self.block_s = block_s
         """Seconds per block."""
         self.lost_after_s = lost_after_s
@@ -276,7 +172,7 @@ class MicrophoneSource:
         self._resampler: Resampler | None = None
         self.overflows = 0
         """Blocks dropped because the consumer fell behind or PortAudio overflowed."""
-        self.device_rate = RATE
+        self.device_rate = SAMPLE_RATE
         """Hertz the device actually runs at."""
 
     def __enter__(self) -> MicrophoneSource:
@@ -292,9 +188,9 @@ class MicrophoneSource:
         self.close()
 
     def open(self) -> None:
-        sd = _sounddevice()
+        sd = sounddevice()
         try:
-            self._stream = self._open(sd, RATE)
+            self._stream = self._open(sd, SAMPLE_RATE)
         except sd.PortAudioError:
             # The device refuses 16 kHz: run it at its own rate and resample.
             info = sd.query_devices(self.device, "input")
@@ -358,6 +254,5 @@ class MicrophoneSource:
                     fix="check that the microphone is plugged in",
                 )
             if self._resampler is not None:
-                samples = np.frombuffer(block, dtype="<i2").astype(np.float32) / 32768.0
-                block = to_pcm16(self._resampler.process(samples))
+                block = to_pcm16(self._resampler.process(block))
             yield block

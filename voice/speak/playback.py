@@ -38,6 +38,14 @@ from typing import Any
 
 import numpy as np
 
+from voice.audio import (
+    as_int16,
+    describe_devices,
+    find_device,
+    list_devices,
+    resample,
+    sounddevice,
+)
 from voice.errors import AudioDeviceError, MissingRequirement
 
 __all__ = [
@@ -45,8 +53,6 @@ __all__ = [
     "OutputTarget",
     "PlayResult",
     "Player",
-    "list_output_devices",
-    "resample",
 ]
 
 BLOCK_MS = 10.0
@@ -76,79 +82,6 @@ class _Block:
     """`Player._epoch` when queued; blocks from before an abort are dropped."""
     last: threading.Event | None = None
     """Set once this block (the last of a `play()`) has been output."""
-
-
-def _sounddevice() -> Any:
-    try:
-        import sounddevice
-    except OSError as error:  # the module imports, but libportaudio is missing
-        raise MissingRequirement(
-            f"audio output needs the PortAudio library ({error})",
-            fix="apt-get install libportaudio2  (macOS: brew install portaudio)",
-        ) from error
-    except ImportError as error:
-        raise MissingRequirement(
-            "audio output needs sounddevice", fix="pip install sounddevice"
-        ) from error
-    return sounddevice
-
-
-def list_output_devices() -> list[tuple[int, str]]:
-    """(index, name) of every device with output channels."""
-    sd = _sounddevice()
-    return [
-        (i, str(d["name"]))
-        for i, d in enumerate(sd.query_devices())
-        if int(d["max_output_channels"]) > 0
-    ]
-
-
-def _describe(devices: list[tuple[int, str]]) -> str:
-    return ", ".join(f"{i}: {name}" for i, name in devices) or "none"
-
-
-def _find_device(target: str | int | None) -> int | None:
-    """PortAudio index of the output device `target` (None = default)."""
-    sd = _sounddevice()
-    devices = list_output_devices()
-    fix = "pass --output with one of those numbers or names, or --output FILE.wav"
-    if target is None:
-        default = sd.default.device[1]
-        if default is None or int(default) < 0:
-            if not devices:
-                raise AudioDeviceError("no audio output device found; devices found: none", fix=fix)
-            return devices[0][0]
-        return int(default)
-    if isinstance(target, int) or (isinstance(target, str) and target.isdigit()):
-        index = int(target)
-        if any(i == index for i, _ in devices):
-            return index
-        raise AudioDeviceError(
-            f"no output device number {index}; devices found: {_describe(devices)}", fix=fix
-        )
-    exact = [i for i, name in devices if name.lower() == target.lower()]
-    partial = [i for i, name in devices if target.lower() in name.lower()]
-    if exact or len(partial) == 1:
-        return (exact or partial)[0]
-    problem = "matches several" if partial else "matches no"
-    raise AudioDeviceError(
-        f"'{target}' {problem} output device; devices found: {_describe(devices)}", fix=fix
-    )
-
-
-def resample(samples: np.ndarray, rate: int, target: int) -> np.ndarray:
-    """Linear-interpolation resampling (enough for speech and cue tones)."""
-    if rate == target or len(samples) == 0:
-        return samples
-    n_out = round(len(samples) * target / rate)
-    positions = np.arange(n_out) * (rate / target)
-    return np.interp(positions, np.arange(len(samples)), samples).astype(samples.dtype)
-
-
-def _as_float(samples: np.ndarray) -> np.ndarray:
-    if samples.dtype == np.int16:
-        return samples.astype(np.float32) / 32768.0
-    return samples.astype(np.float32, copy=False)
 
 
 class Player:
@@ -223,7 +156,7 @@ class Player:
             writer = self._write_paced if self.paced else self._write_unpaced
             self._thread = threading.Thread(target=writer, name="wav-sink", daemon=True)
         else:
-            self._device_index = _find_device(self._target)
+            self._device_index = find_device(self._target, "output")
             self._open_stream()
             self._thread = threading.Thread(target=self._watch, name="audio-watchdog", daemon=True)
         self._thread.start()
@@ -250,7 +183,7 @@ class Player:
     def device_name(self) -> str:
         if self.wav_path is not None:
             return str(self.wav_path)
-        sd = _sounddevice()
+        sd = sounddevice()
         return str(sd.query_devices(self._device_index)["name"])
 
     @property
@@ -281,7 +214,7 @@ class Player:
         if self._lost:
             return PlayResult.NO_DEVICE
         epoch = self._epoch if epoch is None else epoch
-        pcm = _as_float(resample(samples, rate, self.samplerate))
+        pcm = resample(samples, rate, self.samplerate)
         if gain != 1.0:
             pcm = np.clip(pcm * np.float32(gain), -1.0, 1.0)
         if len(pcm) == 0:
@@ -385,7 +318,7 @@ class Player:
     # ----- the device -----
 
     def _open_stream(self) -> None:
-        sd = _sounddevice()
+        sd = sounddevice()
         try:
             stream = sd.OutputStream(
                 samplerate=self.samplerate,
@@ -400,7 +333,7 @@ class Player:
         except sd.PortAudioError as error:
             raise AudioDeviceError(
                 f"cannot open output device {self._device_index} ({error}); devices found: "
-                f"{_describe(list_output_devices())}",
+                f"{describe_devices(list_devices('output'))}",
                 fix="check the device, or pass --output with another device or FILE.wav",
             ) from error
         with self._stream_lock:
@@ -449,7 +382,7 @@ class Player:
                 continue
             next_try = now + self.retry_s
             try:
-                self._device_index = _find_device(self._target)
+                self._device_index = find_device(self._target, "output")
                 self._open_stream()
             except MissingRequirement:
                 continue
@@ -465,8 +398,7 @@ class Player:
 
     def _write(self, block: np.ndarray) -> None:
         assert self._wav is not None
-        pcm = np.round(np.clip(block, -1.0, 1.0) * 32767).astype("<i2")
-        self._wav.writeframes(pcm.tobytes())
+        self._wav.writeframes(as_int16(block).astype("<i2", copy=False).tobytes())
         self._emit(block)
 
     def _write_paced(self) -> None:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol, runtime_checkable
 
+from voice.audio import SAMPLE_RATE  # the one definition; re-exported here
+
 __all__ = [
     "BYTES_PER_SAMPLE",
     "SAMPLE_RATE",
@@ -21,9 +23,6 @@ __all__ = [
     "Word",
     "normalize_phrases",
 ]
-
-SAMPLE_RATE = 16000
-"""Hertz: the only rate recognizers accept."""
 
 BYTES_PER_SAMPLE = 2
 """Signed 16-bit samples."""
