@@ -70,8 +70,9 @@ def test_scripted_typed_session_completes_a_routine_fast(tmp_path: Path) -> None
     ):
         assert state in states, state
     says = [e["text"] for e in events if e["event"] == "say"]
-    assert "Breathe out." in says and says.count("Hold.") == 2
-    assert [e["cue"] for e in events if e["event"] == "cue"].count("hold_start") == 2
+    # The standing rotation: two turns to each side, a short hold at the end of each.
+    assert "Left side." in says and says.count("Hold.") == 4
+    assert [e["cue"] for e in events if e["event"] == "cue"].count("hold_start") == 4
     # Virtual time: the holds elapsed on the clock, not in the wall time.
     assert max(float(e["t"]) for e in events) >= 20
     assert elapsed < 30  # process start included; the session itself is milliseconds
@@ -129,7 +130,7 @@ def test_broken_routine_file_exits_2_naming_file_and_field(tmp_path: Path) -> No
     folder = tmp_path / "routines"
     shutil.copytree(routines_dir(), folder)
     path = folder / "rotation.yaml"
-    path.write_text(path.read_text().replace("hold_s: 10", "hold_s: ten"))
+    path.write_text(path.read_text().replace("hold_s: 3", "hold_s: three", 1))
     result = run_cli(["session", "--text", "--fast"], env={"BACKCOACH_ROUTINES": str(folder)})
     assert result.returncode == 2
     assert "rotation.yaml" in result.stderr and "step 2" in result.stderr

@@ -188,7 +188,7 @@ def test_spoken_session_end_to_end(live_audio: VirtualAudio, tmp_path: Path) -> 
         # so whichever clip is heard, the coach was in mid-sentence when it came.
         since = heard_ready[0]
         for clip in human_clips("stop")[:2]:
-            said = session.wait_for(_is_say("Keeping your shoulders flat"), 40, since)
+            said = session.wait_for(_is_say("Keeping your feet where they are"), 40, since)
             assert said is not None, session.output()
             time.sleep(2.5)
             since = len(session.events())

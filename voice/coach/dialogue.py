@@ -42,7 +42,7 @@ from voice.coach.actions import (
     Tick,
     Unrecognized,
 )
-from voice.coach.lines import GET_READY, HALFWAY, HOLD
+from voice.coach.lines import GET_READY
 from voice.coach.memory import (
     Outcome,
     PainReported,
@@ -646,12 +646,12 @@ class Coach:
         run.hold_started = now
         run.worked = True
         out.cue(CueKind.HOLD_START)
-        out.say(HOLD, SayKind.COUNT)
+        out.say(step.timed.start_line, SayKind.COUNT)  # 'Hold.', or 'Start rolling.'
         length = step.hold_s
         entries: list[tuple[float, Callable[[_Out, float], None]]] = []
         halfway = length >= 10
         if halfway:
-            entries.append((now + length / 2, _speak(HALFWAY, SayKind.BREATH)))
+            entries.append((now + length / 2, _speak(step.timed.halfway_line, SayKind.BREATH)))
         for k in (3, 2, 1):
             at = length - k
             if at < 1 or (halfway and at <= length / 2 + 1):

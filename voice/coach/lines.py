@@ -13,7 +13,9 @@ __all__ = [
     "GET_READY",
     "HALFWAY",
     "HOLD",
+    "KEEP_ROLLING",
     "RELAX",
+    "START_ROLLING",
     "TIMED_PHRASES",
     "and_list",
     "see_professional_reason",
@@ -23,6 +25,9 @@ __all__ = [
 
 HOLD = "Hold."
 HALFWAY = "Halfway. Keep breathing."
+START_ROLLING = "Start rolling."
+KEEP_ROLLING = "Keep rolling, back and forth."
+"""A rolling step's cues in place of HOLD and HALFWAY: rolling is not holding still."""
 GET_READY = "Get ready."
 RELAX = "Relax."
 COUNTS = tuple(number_to_words(n) for n in range(21))
@@ -39,6 +44,8 @@ TIMED_PHRASES: tuple[str, ...] = (
     *COUNTS,
     HOLD,
     HALFWAY,
+    START_ROLLING,
+    KEEP_ROLLING,
     GET_READY,
     RELAX,
     *BREATH_LINES.values(),

@@ -3,24 +3,31 @@
 Validation is strict and all-or-nothing: the first problem raises
 `RoutineFileError` naming file, routine, step and field, and no half-loaded
 book is ever returned.
+
+Every step and precaution names where it comes from in the article
+(`source: <section>/<bullet>`, checked against the table in routines/article.yaml),
+or says `source: added` with a one-line `reason:`. A number the article does not
+give (a repetition count, a hold time) is listed under the step's `added:` with
+its reason.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from voice.coach.lines import BREATH_LINES
+from voice.coach.lines import BREATH_LINES, HALFWAY, HOLD, KEEP_ROLLING, START_ROLLING
 from voice.errors import RoutineFileError
 from voice.paths import routines_dir
 
 __all__ = [
+    "Article",
     "Breath",
     "Partner",
     "Precautions",
@@ -29,7 +36,9 @@ __all__ = [
     "RoutineBook",
     "Side",
     "Signal",
+    "Source",
     "Step",
+    "Timed",
     "load_book",
 ]
 
@@ -42,6 +51,13 @@ ROUTINE_IDS = (
     "foam_roller",
 )
 """The article's six routines; each must have a file."""
+
+ARTICLE_FILE = "article.yaml"
+"""The table of the article's sections and bullet counts (facts, not its text)."""
+PRECAUTIONS_FILE = "precautions.yaml"
+ADDED = "added"
+"""The source of what the article does not say."""
+_REF = re.compile(r"^([a-z_]+)/(intro|[0-9]+)$")
 
 _SPOKEN_NAME = re.compile(r"^[a-z]+( [a-z]+)*$")
 # Characters a TTS voice reads badly or literally; texts must be plain spoken English.
@@ -79,12 +95,80 @@ class Side(str, Enum):
     RIGHT = "right"
 
 
+class Timed(str, Enum):
+    """What the timed part of a step (`hold_s`) is, and so which cues it gets."""
+
+    HOLD = "hold"
+    """Keep still: 'Hold.', 'Halfway.' for a long one, then the count."""
+    ROLL = "roll"
+    """Keep moving (the foam roller): 'Start rolling.', 'Keep rolling.', then the count."""
+
+    @property
+    def start_line(self) -> str:
+        return START_ROLLING if self is Timed.ROLL else HOLD
+
+    @property
+    def halfway_line(self) -> str:
+        return KEEP_ROLLING if self is Timed.ROLL else HALFWAY
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a step or precaution comes from in the article."""
+
+    refs: tuple[str, ...]
+    """'<section>/<bullet>' or '<section>/intro'; empty when the product adds it."""
+    reason: str = ""
+    """Why the product adds it (only when `refs` is empty)."""
+
+    @property
+    def added(self) -> bool:
+        return not self.refs
+
+    @property
+    def label(self) -> str:
+        return ", ".join(self.refs) or ADDED
+
+
+@dataclass(frozen=True)
+class ArticleSection:
+    id: str
+    heading: str
+    bullets: int
+
+
+@dataclass(frozen=True)
+class Article:
+    """The article's sections and bullet counts: what a `source:` may name."""
+
+    title: str
+    sections: Mapping[str, ArticleSection]
+
+    def problem(self, ref: str) -> str:
+        """Why `ref` names no place in the article; "" when it does."""
+        match = _REF.match(ref)
+        if not match:
+            return f"{ref!r} must be <section>/<bullet>, <section>/intro or {ADDED}"
+        name, bullet = match.groups()
+        section = self.sections.get(name)
+        if section is None:
+            return f"{ref!r} names an unknown section {name!r} (known: {', '.join(self.sections)})"
+        if bullet != "intro" and not 1 <= int(bullet) <= section.bullets:
+            return (
+                f"{ref!r}: bullet {bullet} is beyond the {section.bullets} bullets "
+                f"of section {name!r}"
+            )
+        return ""
+
+
 @dataclass(frozen=True)
 class Partner:
     size: str
     """Who can help, spoken as is: 'equal or greater size', 'stronger and taller'."""
     instructions: tuple[str, ...]
     """Spoken to the partner before the first step."""
+    sources: tuple[Source, ...] = ()
+    """Where each instruction comes from (same order)."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +191,12 @@ class Step:
     """Seconds of rest between repetitions and sides."""
     release: str = "Relax."  # voice.coach.lines.RELAX: cached for on-time speech
     """Spoken when the hold ends."""
+    timed: Timed = Timed.HOLD
+    """What the hold is: keeping still, or rolling (cues that fit rolling)."""
+    source: Source = Source((), "unspecified")
+    """Where the instruction comes from in the article."""
+    added: Mapping[str, str] = field(default_factory=dict)
+    """Field -> why: values the article does not give (repetitions, hold seconds)."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +217,8 @@ class Routine:
     steps: tuple[Step, ...]
     source: str
     """File the routine came from (for error messages)."""
+    origin: Source = Source((), "unspecified")
+    """The article section the routine follows (`refs`: its id), or added with the reason."""
 
     @property
     def spoken_names(self) -> tuple[str, ...]:
@@ -146,6 +238,9 @@ class Precautions:
     """Spoken after a pain stop."""
     urgent_advice: str
     """Spoken before the red flags when the pain rating is high."""
+    item_sources: tuple[Source, ...] = ()
+    """Where each of `items` comes from (same order)."""
+    red_flags_source: Source = Source((), "unspecified")
 
     def spoken(self) -> list[str]:
         return [self.intro, *self.items, self.red_flags_intro, *self.red_flags]
@@ -155,6 +250,7 @@ class Precautions:
 class RoutineBook:
     routines: Mapping[str, Routine]
     precautions: Precautions
+    article: Article | None = None
 
     def get(self, routine_id: str) -> Routine:
         return self.routines[routine_id]
@@ -177,15 +273,16 @@ class _Fields:
         what: str,
         routine: str | None = None,
         step: int | None = None,
+        prefix: str = "",
     ) -> None:
-        self.file, self.routine, self.step = file, routine, step
+        self.file, self.routine, self.step, self.prefix = file, routine, step, prefix
         if not isinstance(data, dict):
             raise self.error(what, f"expected a mapping, got {type(data).__name__}")
         self.data: dict[str, Any] = data
         self.used: set[str] = set()
 
     def error(self, field: str, problem: str) -> RoutineFileError:
-        return RoutineFileError(self.file, field, problem, self.routine, self.step)
+        return RoutineFileError(self.file, self.prefix + field, problem, self.routine, self.step)
 
     def raw(self, key: str, required: bool) -> Any:
         self.used.add(key)
@@ -235,6 +332,25 @@ class _Fields:
             allowed = ", ".join(str(e.value) for e in enum)  # type: ignore[attr-defined]
             raise self.error(key, f"must be one of {allowed}, got {value!r}") from None
 
+    def source(self, article: Article) -> Source:
+        """`source:` (one place, a list of places, or 'added') and, for added, `reason:`."""
+        value = self.raw("source", True)
+        refs = [value] if isinstance(value, str) else value
+        if not isinstance(refs, list) or not refs or not all(isinstance(r, str) for r in refs):
+            raise self.error("source", f"must be <section>/<bullet>, a list of them or {ADDED}")
+        if refs == [ADDED]:
+            reason = self.text("reason", required=False, spoken=False)
+            if not reason:
+                raise self.error("reason", f"is required with source: {ADDED} (say why)")
+            return Source((), reason)
+        for ref in refs:
+            problem = "is only alone" if ref == ADDED else article.problem(ref)
+            if problem:
+                raise self.error("source", problem)
+        if self.raw("reason", False) is not None:
+            raise self.error("reason", f"is only for source: {ADDED}")
+        return Source(tuple(refs))
+
     def finish(self) -> None:
         unknown = sorted(set(self.data) - self.used)
         if unknown:
@@ -256,7 +372,29 @@ def _spoken_name(fields: _Fields, key: str, value: str) -> str:
     return value
 
 
-def _parse_step(data: Any, file: str, routine: str, index: int) -> Step:
+_ADDABLE = ("hold_s", "reps", "rest_s", "sides", "breath", "wait_for", "release", "timed")
+"""Step fields whose value may be the product's rather than the article's."""
+
+
+def _parse_added(f: _Fields) -> dict[str, str]:
+    value = f.raw("added", False)
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not value:
+        raise f.error("added", "must map step fields to why the product sets them")
+    added: dict[str, str] = {}
+    for key, reason in value.items():
+        if key not in _ADDABLE:
+            raise f.error("added", f"{key!r} is not one of {', '.join(_ADDABLE)}")
+        if key not in f.data:
+            raise f.error("added", f"{key!r} is not set in this step")
+        if not isinstance(reason, str) or not reason.strip() or "\n" in reason.strip():
+            raise f.error("added", f"the reason for {key!r} must be one line of text")
+        added[key] = reason.strip()
+    return added
+
+
+def _parse_step(data: Any, file: str, routine: str, index: int, article: Article) -> Step:
     f = _Fields(data, file, f"steps[{index}]", routine, index + 1)
     say = f.text("say")
     breath = f.choice("breath", Breath)
@@ -279,13 +417,45 @@ def _parse_step(data: Any, file: str, routine: str, index: int) -> Step:
             raise f.error("sides", f"must contain only left or right, got {side!r}") from None
     rest_s = f.number("rest_s", 3.0, 0.0, 60.0)
     release = f.text("release", required=False) or "Relax."
+    timed = f.choice("timed", Timed) or Timed.HOLD
+    if "timed" in f.data and not hold_s:
+        raise f.error("timed", "needs hold_s: it says what the hold is")
+    source = f.source(article)
+    added = _parse_added(f)
     f.finish()
     return Step(
-        say, breath, wait_for, partner_cue, hold_s, int(reps), tuple(sides), rest_s, release
+        say,
+        breath,
+        wait_for,
+        partner_cue,
+        hold_s,
+        int(reps),
+        tuple(sides),
+        rest_s,
+        release,
+        timed,
+        source,
+        added,
     )
 
 
-def _parse_routine(data: Any, file: str) -> Routine:
+def _parse_section(f: _Fields, article: Article) -> Source:
+    """`section:` the article section a routine follows, or 'added' with a `reason:`."""
+    section = f.raw("section", True)
+    if section == ADDED:
+        reason = f.text("reason", required=False, spoken=False)
+        if not reason:
+            raise f.error("reason", f"is required with section: {ADDED} (say why)")
+        return Source((), reason)
+    if not isinstance(section, str) or section not in article.sections:
+        known = ", ".join(article.sections)
+        raise f.error("section", f"{section!r} is not a section of the article (known: {known})")
+    if f.raw("reason", False) is not None:
+        raise f.error("reason", f"is only for section: {ADDED}")
+    return Source((section,))
+
+
+def _parse_routine(data: Any, file: str, article: Article) -> Routine:
     f = _Fields(data, file, "routine")
     routine_id = f.raw("id", True)
     if not isinstance(routine_id, str) or not re.fullmatch(r"[a-z_]+", routine_id):
@@ -301,17 +471,18 @@ def _parse_routine(data: Any, file: str) -> Routine:
     if partner_raw is not None:
         pf = _Fields(partner_raw, file, "partner", routine_id)
         pf_size = pf.text("size")
-        pf_instructions = pf.texts("instructions")
+        pf_instructions, pf_sources = _sourced_texts(pf, "instructions", article)
         pf.finish()
-        partner = Partner(pf_size, pf_instructions)
+        partner = Partner(pf_size, pf_instructions, pf_sources)
     cooldown = f.number("cooldown_min", 20.0, 1.0, 24 * 60.0)
     intro = f.text("intro")
     steps_raw = f.raw("steps", True)
     if not isinstance(steps_raw, list) or not steps_raw:
         raise f.error("steps", "must be a non-empty list")
-    steps = tuple(_parse_step(s, file, routine_id, i) for i, s in enumerate(steps_raw))
+    steps = tuple(_parse_step(s, file, routine_id, i, article) for i, s in enumerate(steps_raw))
     if partner is None and any(s.wait_for is Signal.NOW for s in steps):
         raise f.error("partner", "is required: a step waits for 'now' to cue the partner")
+    origin = _parse_section(f, article)
     f.finish()
     return Routine(
         routine_id,
@@ -325,23 +496,70 @@ def _parse_routine(data: Any, file: str) -> Routine:
         intro,
         steps,
         file,
+        origin,
     )
 
 
-def _parse_precautions(data: Any, file: str) -> Precautions:
+def _sourced_texts(
+    f: _Fields, key: str, article: Article
+) -> tuple[tuple[str, ...], tuple[Source, ...]]:
+    """A list of `{say, source[, reason]}`: the spoken texts and where each comes from."""
+    raw = f.raw(key, True)
+    if not isinstance(raw, list) or not raw:
+        raise f.error(key, "must be a non-empty list of {say, source}")
+    texts: list[str] = []
+    sources: list[Source] = []
+    for i, item in enumerate(raw):
+        itf = _Fields(item, f.file, f"{key}[{i}]", f.routine, prefix=f"{f.prefix}{key}[{i + 1}].")
+        texts.append(itf.text("say"))
+        sources.append(itf.source(article))
+        itf.finish()
+    return tuple(texts), tuple(sources)
+
+
+def _parse_precautions(data: Any, file: str, article: Article) -> Precautions:
     f = _Fields(data, file, "precautions")
+    items, sources = _sourced_texts(f, "items", article)
+    flags = _Fields(f.raw("red_flags", True), file, "red_flags", prefix="red_flags.")
+    red_flags_source = flags.source(article)
+    red_flags_intro = flags.text("intro")
+    red_flags = flags.texts("items")
+    flags.finish()
     result = Precautions(
         intro=f.text("intro"),
-        items=f.texts("items"),
-        red_flags_intro=f.text("red_flags_intro"),
-        red_flags=f.texts("red_flags"),
+        items=items,
+        red_flags_intro=red_flags_intro,
+        red_flags=red_flags,
         screening_question=f.text("screening_question"),
         screening_yes=f.text("screening_yes"),
         pain_message=f.text("pain_message"),
         urgent_advice=f.text("urgent_advice"),
+        item_sources=sources,
+        red_flags_source=red_flags_source,
     )
     f.finish()
     return result
+
+
+def _parse_article(data: Any, file: str) -> Article:
+    f = _Fields(data, file, "article")
+    title = f.text("title", spoken=False)
+    sections_raw = f.raw("sections", True)
+    if not isinstance(sections_raw, dict) or not sections_raw:
+        raise f.error("sections", "must map section ids to {heading, bullets}")
+    sections: dict[str, ArticleSection] = {}
+    for name, entry in sections_raw.items():
+        if not isinstance(name, str) or not re.fullmatch(r"[a-z_]+", name):
+            raise f.error("sections", f"{name!r} must be a lowercase identifier")
+        sf = _Fields(entry, file, f"sections.{name}", prefix=f"sections.{name}.")
+        heading = sf.text("heading", spoken=False)
+        bullets = sf.number("bullets", 0, 0, 50)
+        if bullets != int(bullets):
+            raise sf.error("bullets", f"must be a whole number, got {bullets:g}")
+        sf.finish()
+        sections[name] = ArticleSection(name, heading, int(bullets))
+    f.finish()
+    return Article(title, sections)
 
 
 def _read_yaml(path: Path) -> Any:
@@ -356,16 +574,20 @@ def _read_yaml(path: Path) -> Any:
 def load_book(folder: Path | None = None, required: Iterable[str] = ROUTINE_IDS) -> RoutineBook:
     """Load and validate every routine file and precautions.yaml in `folder`."""
     folder = folder or routines_dir()
-    precautions_file = folder / "precautions.yaml"
+    article_file = folder / ARTICLE_FILE
+    if not article_file.is_file():
+        raise RoutineFileError(str(article_file), "(file)", "is missing")
+    article = _parse_article(_read_yaml(article_file), str(article_file))
+    precautions_file = folder / PRECAUTIONS_FILE
     if not precautions_file.is_file():
         raise RoutineFileError(str(precautions_file), "(file)", "is missing")
-    precautions = _parse_precautions(_read_yaml(precautions_file), str(precautions_file))
+    precautions = _parse_precautions(_read_yaml(precautions_file), str(precautions_file), article)
     routines: dict[str, Routine] = {}
     owner_of_name: dict[str, str] = {}
     for path in sorted(folder.glob("*.yaml")):
-        if path.name == "precautions.yaml":
+        if path.name in (PRECAUTIONS_FILE, ARTICLE_FILE):
             continue
-        routine = _parse_routine(_read_yaml(path), str(path))
+        routine = _parse_routine(_read_yaml(path), str(path), article)
         if routine.id in routines:
             raise RoutineFileError(str(path), "id", f"'{routine.id}' is also used by another file")
         for spoken in routine.spoken_names:
@@ -381,4 +603,4 @@ def load_book(folder: Path | None = None, required: Iterable[str] = ROUTINE_IDS)
     missing = [r for r in required if r not in routines]
     if missing:
         raise RoutineFileError(str(folder), "id", f"no routine file for {', '.join(missing)}")
-    return RoutineBook(routines, precautions)
+    return RoutineBook(routines, precautions, article)

@@ -6,13 +6,22 @@ import argparse
 import json
 from typing import Any
 
-from voice.coach.routines import Routine, load_book
+from voice.coach.routines import Routine, Source, Step, load_book
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("routines", help="list the routines")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.set_defaults(func=run)
+
+
+def _source(source: Source) -> dict[str, Any]:
+    """Where a text comes from: article places, or added with the reason."""
+    return {"source": list(source.refs) or "added", "added": source.added, "reason": source.reason}
+
+
+def _step(number: int, step: Step) -> dict[str, Any]:
+    return {"step": number, **_source(step.source), "added_fields": dict(step.added)}
 
 
 def routine_summary(routine: Routine) -> dict[str, Any]:
@@ -27,6 +36,12 @@ def routine_summary(routine: Routine) -> dict[str, Any]:
         "cooldown_min": routine.cooldown_min,
         "steps": len(routine.steps),
         "hold_s_total": sum(s.hold_s * s.reps * max(1, len(s.sides)) for s in routine.steps),
+        "section": routine.origin.refs[0] if routine.origin.refs else "added",
+        "sources": [_step(i, s) for i, s in enumerate(routine.steps, start=1)],
+        "added_steps": [i for i, s in enumerate(routine.steps, start=1) if s.source.added],
+        "partner_sources": (
+            [_source(src) for src in routine.partner.sources] if routine.partner else []
+        ),
     }
 
 
@@ -39,5 +54,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     for s in summaries:
         partner = f", partner {s['partner']}" if s["partner"] else ""
-        print(f"{s['id']:<16} {s['name']} ({s['region']}{partner}); say: start {s['name']}")
+        added = s["added_steps"]
+        note = f"; added steps: {', '.join(map(str, added))}" if added else ""
+        print(f"{s['id']:<16} {s['name']} ({s['region']}{partner}); say: start {s['name']}{note}")
     return 0
