@@ -28,11 +28,6 @@ from voice.coach.memory import (
 from voice.errors import BadInput, MissingRequirement
 from voice.store.history import (
     CSV_COLUMNS,
-    History,
-    PainRow,
-    RunRow,
-    SessionRow,
-    StopRow,
     daily_summary,
     history_from_csv,
     history_from_json,
@@ -41,6 +36,7 @@ from voice.store.history import (
     history_to_table,
     plot_history,
 )
+from voice.store.rows import History, PainRow, RunRow, SessionRow, StopRow
 from voice.store.sqlite import DATABASE_NAME, open_store
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -28,10 +28,10 @@ from voice.coach.memory import (
     StopHeard,
 )
 from voice.errors import BadInput
+from voice.store.migrations import MIGRATIONS
 from voice.store.sqlite import (
     DATA_DIR_ENV,
     DATABASE_NAME,
-    MIGRATIONS,
     SqliteStore,
     StoreError,
     _move_aside,

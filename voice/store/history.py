@@ -1,4 +1,4 @@
-"""What happened, as rows, and the reports built from them: table, JSON, CSV, PNG.
+"""Reports built from the store's rows (`voice.store.rows`): table, JSON, CSV, PNG.
 
 The store (`voice.store.sqlite`) reads a `History` out of SQLite; everything here is
 pure except `plot_history`, which writes a file with matplotlib (the optional
@@ -22,16 +22,12 @@ from typing import Any
 from voice.coach.memory import Outcome, Screening
 from voice.coach.safety import local_day_start
 from voice.errors import BadInput, MissingRequirement
+from voice.store.rows import History, PainRow, RunRow, SessionRow, StopRow
 
 __all__ = [
     "CSV_COLUMNS",
     "PLOT_FIX",
     "DaySummary",
-    "History",
-    "PainRow",
-    "RunRow",
-    "SessionRow",
-    "StopRow",
     "daily_summary",
     "history_from_csv",
     "history_from_json",
@@ -58,84 +54,6 @@ def _local_text(at: float | None, tz: tzinfo | None) -> str:
     if at is None:
         return ""
     return datetime.fromtimestamp(at, tz).strftime("%Y-%m-%d %H:%M")
-
-
-# ----- rows -----
-
-
-@dataclass(frozen=True)
-class SessionRow:
-    id: int
-    started_at: float
-    """Epoch seconds."""
-    ended_at: float | None
-    """Epoch seconds; None when the session never ended cleanly (killed, crashed)."""
-
-
-@dataclass(frozen=True)
-class RunRow:
-    """One routine run."""
-
-    id: int
-    session_id: int | None
-    routine: str
-    """Routine id, e.g. `rotation`."""
-    region: str
-    """Spinal region value, e.g. `thoracic`."""
-    started_at: float
-    """Epoch seconds."""
-    ended_at: float | None
-    """Epoch seconds; None when the run never ended (session killed mid-routine)."""
-    outcome: Outcome | None
-    """None when the run never ended."""
-    steps_done: int = 0
-    """Steps finished before the end."""
-
-
-@dataclass(frozen=True)
-class PainRow:
-    id: int
-    session_id: int | None
-    at: float
-    """Epoch seconds."""
-    routine: str | None
-    region: str | None
-    step: int | None
-    rating: int | None
-    """0-10; None when the user gave no rating."""
-    red_flag_advice: bool
-    """True when the coach advised seeing a professional right then."""
-    locked_until: float | None
-    """Epoch seconds until which the region was locked."""
-
-
-@dataclass(frozen=True)
-class StopRow:
-    id: int
-    session_id: int | None
-    at: float
-    """Epoch seconds."""
-    routine: str | None
-    region: str | None
-    step: int | None
-    pain: bool
-    """True for a pain stop ("stop, pain", "ouch")."""
-
-
-@dataclass(frozen=True)
-class History:
-    """Everything remembered within a window of days."""
-
-    since: float
-    """Epoch seconds: start of the window (a local midnight)."""
-    until: float
-    """Epoch seconds: when the history was read."""
-    screening: Screening | None = None
-    """The latest screening answer, whenever it was given."""
-    sessions: tuple[SessionRow, ...] = ()
-    runs: tuple[RunRow, ...] = ()
-    pains: tuple[PainRow, ...] = ()
-    stops: tuple[StopRow, ...] = ()
 
 
 @dataclass(frozen=True)
