@@ -54,7 +54,7 @@ from voice.coach.memory import (
     SessionStarted,
     StopHeard,
 )
-from voice.coach.plan import Move, Run, plan_moves, seconds_left
+from voice.coach.plan import Move, Run, get_ready_cues, hold_cues, plan_moves, seconds_left
 from voice.coach.routines import Routine, RoutineBook, Signal
 from voice.coach.safety import (
     Reminder,
@@ -65,12 +65,8 @@ from voice.coach.safety import (
     start_verdict,
     urgent,
 )
-from voice.text import number_to_words
 
 __all__ = ["Coach", "CoachSettings", "Move", "State", "plan_moves"]
-
-number_word = number_to_words
-"""Numbers in words: spoken text never relies on the TTS reading digits."""
 
 
 class State(str, Enum):
@@ -287,6 +283,13 @@ class Coach:
         self._schedule = sorted(entries, key=lambda e: e[0])
         self._timer_at = self._schedule[0][0] if self._schedule else None
 
+    @staticmethod
+    def _cues(
+        now: float, cues: list[tuple[float, str, SayKind]]
+    ) -> list[tuple[float, Callable[[_Out, float], None]]]:
+        """Scheduled lines (`voice.coach.plan` cues) as timer entries from `now`."""
+        return [(now + at, _speak(text, kind)) for at, text, kind in cues]
+
     def _clear_timers(self) -> None:
         self._schedule = []
         self._timer_at = None
@@ -338,7 +341,7 @@ class Coach:
                 global_handlers[intent](out, event)
             else:
                 out.say(
-                    "Please answer yes or no first. " + self.book.precautions.screening_question,
+                    lines.SCREENING_FIRST + self.book.precautions.screening_question,
                     SayKind.PROMPT,
                 )
             return
@@ -358,7 +361,7 @@ class Coach:
                 self._pain_rating(out, now, None)
                 return
             if intent not in global_handlers:
-                out.say("Please tell me how strong the pain is, from zero to ten.", SayKind.PROMPT)
+                out.say(lines.PAIN_RATING_PROMPT, SayKind.PROMPT)
                 return
         if self.state is State.CONFIRM:
             if intent == "Yes" and self._pending_routine:
@@ -368,7 +371,7 @@ class Coach:
             if intent == "No":
                 self._pending_routine = None
                 self.state = State.IDLE
-                out.say("All right, we will leave it for now.")
+                out.say(lines.LEAVE_IT)
                 return
         if intent in global_handlers:
             global_handlers[intent](out, event)
@@ -389,39 +392,33 @@ class Coach:
 
     def _hint(self) -> str:
         if self.state is State.SCREENING:
-            return "Please say yes or no."
+            return lines.HINT_SCREENING
         if self.state is State.PAIN_FOLLOWUP:
-            return "Say a number from zero to ten."
+            return lines.HINT_PAIN_RATING
         if self.state is State.STOPPED:
-            return "Did it hurt? Say yes or no."
+            return lines.HINT_STOPPED
         if self.state is State.CONFIRM:
-            return "Say yes to start anyway, or no."
+            return lines.HINT_CONFIRM
         if self.state is State.WAITING and self._run:
             return self._waiting_prompt()
         if self.state is State.PAUSED:
-            return "Say resume to go on, next to skip, or end session."
+            return lines.HINT_PAUSED
         if self.state in _IN_ROUTINE:
-            return "You can say pause, next, repeat, or stop."
-        return "Say help to hear what you can say."
+            return lines.HINT_IN_ROUTINE
+        return lines.HINT_IDLE
 
     def _not_understood(self, out: _Out) -> None:
         if self.state is State.ENDED:
             return
-        out.say(f"Sorry, I didn't catch that. {self._hint()}", SayKind.PROMPT)
+        out.say(lines.not_understood(self._hint()), SayKind.PROMPT)
 
     def _help(self, out: _Out) -> None:
         if self.state in _IN_ROUTINE:
-            text = (
-                "During a routine you can say: pause, resume, next, go back, repeat, "
-                "how long is left, slower, faster, louder, quieter, or stop. Say pain if it hurts."
-            )
+            text = lines.HELP_IN_ROUTINE
             if self.state is State.WAITING and self._run:
                 text += " " + self._waiting_prompt()
         else:
-            text = (
-                "You can say: list routines, start and a routine name, read precautions, "
-                "slower, faster, louder, quieter, or end session. Say stop or pain at any time."
-            )
+            text = lines.HELP_IDLE
             if self.state in (State.SCREENING, State.STOPPED, State.PAIN_FOLLOWUP, State.CONFIRM):
                 text += " " + self._hint()
         out.say(text, SayKind.INFO)
@@ -430,7 +427,7 @@ class Coach:
         if self._last_spoken:
             out.say(self._last_spoken, SayKind.INFO)
         else:
-            out.say("There is nothing to repeat yet.")
+            out.say(lines.NOTHING_TO_REPEAT)
 
     def _adjust(self, out: _Out, rate: float = 1.0, volume: float = 1.0, word: str = "") -> None:
         self.rate = min(1.6, max(0.6, self.rate * rate))
@@ -442,11 +439,11 @@ class Coach:
         out.say(word, SayKind.INFO)
 
     def _list_routines(self, out: _Out) -> None:
-        names = []
-        for routine in self.book.routines.values():
-            partner = ", with a partner" if routine.partner else ""
-            names.append(f"{routine.name}, for the {routine.region.spoken}{partner}")
-        out.say("I can guide you through: " + "; ".join(names) + ". Say start and a name.")
+        entries = [
+            lines.routine_entry(r.name, r.region.spoken, r.partner is not None)
+            for r in self.book.routines.values()
+        ]
+        out.say(lines.routine_list(entries))
 
     def _read_precautions(self, out: _Out) -> None:
         for line in self.book.precautions.spoken():
@@ -455,20 +452,12 @@ class Coach:
     def _status(self, out: _Out, now: float) -> None:
         run = self._run
         if run is None or self.state not in _IN_ROUTINE:
-            out.say("No routine is running. Say list routines to hear what we can do.")
+            out.say(lines.NO_ROUTINE_RUNNING)
             return
         move = run.move
-        parts = [
-            f"{run.routine.name.capitalize()}, step {number_word(move.step_index + 1)} "
-            f"of {number_word(len(run.routine.steps))}."
-        ]
-        if move.side:
-            parts.append(f"{move.side.capitalize()} side.")
+        steps, paused = len(run.routine.steps), self.state is State.PAUSED
         left = self._seconds_left(now)
-        parts.append(f"About {lines.spoken_duration(left)} left." if left >= 1 else "Almost done.")
-        if self.state is State.PAUSED:
-            parts.append("We are paused.")
-        out.say(" ".join(parts))
+        out.say(lines.status(run.routine.name, move.step_index + 1, steps, move.side, left, paused))
 
     def _seconds_left(self, now: float) -> float:
         run = self._run
@@ -489,7 +478,7 @@ class Coach:
 
     def _start_routine(self, out: _Out, now: float, routine_id: str) -> None:
         if routine_id not in self.book.routines:
-            out.say("I don't know that routine. Say list routines to hear them.", SayKind.PROMPT)
+            out.say(lines.UNKNOWN_ROUTINE, SayKind.PROMPT)
             return
         routine = self.book.get(routine_id)
         region = routine.region.value
@@ -535,21 +524,17 @@ class Coach:
         self._run = Run(routine, plan_moves(routine), now)
         out.add(Persist(RoutineStarted(now, routine.id, region)))
         self.state = State.BRIEFING
-        out.say(f"Starting the {routine.name}. {routine.intro}", SayKind.INFO)
-        needs = []
-        if routine.equipment:
-            needs.append("You need " + lines.and_list(routine.equipment) + ".")
-        if routine.partner:
-            needs.append(f"You need a partner {routine.partner.size}.")
-        needs.append(f"Start {routine.position}.")
-        last = out.say(" ".join(needs), SayKind.INFO)
+        out.say(lines.starting(routine.name, routine.intro), SayKind.INFO)
+        partner_size = routine.partner.size if routine.partner else None
+        needs = lines.briefing_needs(routine.equipment, partner_size, routine.position)
+        last = out.say(needs, SayKind.INFO)
         if routine.partner:
             for line in routine.partner.instructions:
                 last = out.say(line, SayKind.PARTNER)
         # When the first step asks for 'ready' itself, a second 'ready' would only tire the user.
         if self._run.moves[0].step.wait_for is not Signal.READY:
             self._run.briefed = False
-            last = out.say("Say ready when you are in position.", SayKind.PROMPT)
+            last = out.say(lines.SAY_READY, SayKind.PROMPT)
         self._await = last
 
     # ----- running moves -----
@@ -563,7 +548,7 @@ class Coach:
         self._clear_timers()
         if move.intro:
             out.say(move.intro, SayKind.INSTRUCTION)
-        text = move.step.say if move.first_of_step else "Same again."
+        text = move.step.say if move.first_of_step else lines.SAME_AGAIN
         last = out.say(text, SayKind.INSTRUCTION)
         if move.step.breath:
             last = out.say(move.step.breath.spoken, SayKind.BREATH)
@@ -601,8 +586,8 @@ class Coach:
         if run is None:
             return ""
         if run.briefed and run.move.step.wait_for is Signal.NOW and not run.signalled:
-            return "Say now when you have breathed out."
-        return "Say ready when you are in position."
+            return lines.SAY_NOW
+        return lines.SAY_READY
 
     def _reprompt(self, out: _Out, now: float) -> None:
         if self.state is State.WAITING and not self._reprompted:
@@ -614,7 +599,7 @@ class Coach:
         run = self._run
         if self.state is not State.WAITING or run is None:
             if self.state in (State.IDLE, State.FINISHED):
-                out.say("Say start and a routine name, or list routines.", SayKind.PROMPT)
+                out.say(lines.SAY_START, SayKind.PROMPT)
             else:
                 self._not_understood(out)
             return
@@ -626,7 +611,7 @@ class Coach:
         step = run.move.step
         wanted = step.wait_for
         if wanted is Signal.NOW and intent != "Now":
-            out.say("Say now when you have breathed out, and your partner will go.", SayKind.PROMPT)
+            out.say(lines.SAY_NOW_FOR_PARTNER, SayKind.PROMPT)
             self._set_timer(now + self.settings.reprompt_s * self.timing, self._reprompt)
             return
         run.signalled = True
@@ -648,15 +633,7 @@ class Coach:
         out.cue(CueKind.HOLD_START)
         out.say(step.timed.start_line, SayKind.COUNT)  # 'Hold.', or 'Start rolling.'
         length = step.hold_s
-        entries: list[tuple[float, Callable[[_Out, float], None]]] = []
-        halfway = length >= 10
-        if halfway:
-            entries.append((now + length / 2, _speak(step.timed.halfway_line, SayKind.BREATH)))
-        for k in (3, 2, 1):
-            at = length - k
-            if at < 1 or (halfway and at <= length / 2 + 1):
-                continue
-            entries.append((now + at, _speak(number_word(k), SayKind.COUNT)))
+        entries = self._cues(now, hold_cues(length, step.timed.halfway_line))
         entries.append((now + length, self._end_hold))
         self._set_schedule(entries)
 
@@ -688,16 +665,8 @@ class Coach:
         routine = run.routine
         sides = sorted({m.side for m in run.moves if m.side})
         holds = sum(1 for m in run.moves if m.step.hold_s > 0)
-        done = f"You finished the {routine.name}: {number_word(len(routine.steps))} steps"
-        if holds:
-            done += f", {number_word(holds)} holds"
-        if sides:
-            done += f", on the {' and '.join(sides)} sides"
-        out.say(
-            f"Well done. {done}. Your {routine.region.spoken} may not release again for twenty "
-            "to thirty minutes, so let it rest now. Say list routines, or end session.",
-            SayKind.INFO,
-        )
+        done = lines.finished(routine.name, len(routine.steps), holds, sides, routine.region.spoken)
+        out.say(done, SayKind.INFO)
         self._close_run(out, now, Outcome.COMPLETED)
         self._finished_routine = routine
         self.state = State.FINISHED
@@ -722,9 +691,7 @@ class Coach:
     def _pause(self, out: _Out) -> None:
         if self.state not in _IN_ROUTINE or self.state is State.PAUSED:
             out.say(
-                "Nothing is running to pause."
-                if self.state is not State.PAUSED
-                else "We are paused."
+                lines.NOTHING_TO_PAUSE if self.state is not State.PAUSED else lines.WE_ARE_PAUSED
             )
             return
         out.add(FlushSpeech())
@@ -732,12 +699,12 @@ class Coach:
         self._await = None
         self._paused_from = self.state
         self.state = State.PAUSED
-        out.say("Paused. Say resume when you are ready.", SayKind.PROMPT)
+        out.say(lines.PAUSED, SayKind.PROMPT)
 
     def _resume(self, out: _Out, now: float) -> None:
         run = self._run
         if self.state is not State.PAUSED or run is None:
-            out.say("Nothing is paused." if run is None else "We are not paused.")
+            out.say(lines.NOTHING_PAUSED if run is None else lines.NOT_PAUSED)
             return
         paused_from = self._paused_from
         self._paused_from = None
@@ -747,25 +714,23 @@ class Coach:
             run.signalled = True
             out.say(GET_READY, SayKind.COUNT)
             count = self.settings.get_ready_s * self.timing
-            entries: list[tuple[float, Callable[[_Out, float], None]]] = []
-            for i, k in enumerate((3, 2, 1)):
-                entries.append((now + count * (i + 1) / 4, _speak(number_word(k), SayKind.COUNT)))
+            entries = self._cues(now, get_ready_cues(count))
             entries.append((now + count, self._start_hold))
             self._set_schedule(entries)
             return
-        out.say("Resuming.", SayKind.INFO)
+        out.say(lines.RESUMING, SayKind.INFO)
         if paused_from is State.WAITING and run.move.step.wait_for and not run.signalled:
             self._start_move(out, now)
         elif paused_from is State.BRIEFING:
             self.state = State.BRIEFING
-            self._await = out.say("Say ready when you are in position.", SayKind.PROMPT)
+            self._await = out.say(lines.SAY_READY, SayKind.PROMPT)
         else:
             self._start_move(out, now)
 
     def _jump(self, out: _Out, now: float, delta: int) -> None:
         run = self._run
         if run is None or self.state not in _IN_ROUTINE:
-            out.say("No routine is running. Say start and a routine name.", SayKind.PROMPT)
+            out.say(lines.NO_ROUTINE_TO_JUMP, SayKind.PROMPT)
             return
         out.add(FlushSpeech())
         self._clear_timers()
@@ -776,7 +741,7 @@ class Coach:
             self._complete(out, now)
             return
         run.index = max(0, target)
-        out.say("Skipping ahead." if delta > 0 else "Going back.", SayKind.INFO)
+        out.say(lines.SKIPPING_AHEAD if delta > 0 else lines.GOING_BACK, SayKind.INFO)
         self._start_move(out, now)
 
     # ----- stop and pain -----
@@ -801,21 +766,18 @@ class Coach:
         self._stopped_routine = run.routine if run else None
         self._stopped_step = run.move.step_index + 1 if run else None
         self.state = State.STOPPED
-        out.say("Stopped. Did that hurt? Say yes or no.", SayKind.PROMPT)
+        out.say(lines.STOPPED, SayKind.PROMPT)
 
     def _stop_was_not_pain(self, out: _Out) -> None:
         if self._run is not None:
             self.state = State.PAUSED
-            out.say(
-                "Good. The routine is paused. Say resume to go on, next to skip, or end session.",
-                SayKind.PROMPT,
-            )
+            out.say(lines.NOT_PAIN_PAUSED, SayKind.PROMPT)
         elif self.memory.screening_condition is None:
             self.state = State.SCREENING
-            out.say("Good. " + self.book.precautions.screening_question, SayKind.PROMPT)
+            out.say(lines.NOT_PAIN + self.book.precautions.screening_question, SayKind.PROMPT)
         else:
             self.state = State.IDLE
-            out.say("Good. Say help to hear what you can say.", SayKind.PROMPT)
+            out.say(lines.NOT_PAIN_IDLE, SayKind.PROMPT)
 
     def _pain_stop(self, out: _Out, now: float, already_stopped: bool = False) -> None:
         run = self._run

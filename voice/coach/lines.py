@@ -178,3 +178,123 @@ PAIN_NO_RATING = "All right. Rest now, and move gently."
 
 def region_done_today(region: str) -> str:
     return f"Your {region} is done for today."
+
+
+# ----- prompts, hints and help -----
+
+SCREENING_FIRST = "Please answer yes or no first. "
+"""Said before the screening question when something else was heard."""
+PAIN_RATING_PROMPT = "Please tell me how strong the pain is, from zero to ten."
+LEAVE_IT = "All right, we will leave it for now."
+
+HINT_SCREENING = "Please say yes or no."
+HINT_PAIN_RATING = "Say a number from zero to ten."
+HINT_STOPPED = "Did it hurt? Say yes or no."
+HINT_CONFIRM = "Say yes to start anyway, or no."
+HINT_PAUSED = "Say resume to go on, next to skip, or end session."
+HINT_IN_ROUTINE = "You can say pause, next, repeat, or stop."
+HINT_IDLE = "Say help to hear what you can say."
+
+
+def not_understood(hint: str) -> str:
+    return f"Sorry, I didn't catch that. {hint}"
+
+
+HELP_IN_ROUTINE = (
+    "During a routine you can say: pause, resume, next, go back, repeat, "
+    "how long is left, slower, faster, louder, quieter, or stop. Say pain if it hurts."
+)
+HELP_IDLE = (
+    "You can say: list routines, start and a routine name, read precautions, "
+    "slower, faster, louder, quieter, or end session. Say stop or pain at any time."
+)
+NOTHING_TO_REPEAT = "There is nothing to repeat yet."
+
+
+def routine_entry(name: str, region: str, partner: bool) -> str:
+    """One routine in the list: its name, region, and whether it needs a partner."""
+    return f"{name}, for the {region}{', with a partner' if partner else ''}"
+
+
+def routine_list(entries: list[str]) -> str:
+    return "I can guide you through: " + "; ".join(entries) + ". Say start and a name."
+
+
+# ----- status -----
+
+NO_ROUTINE_RUNNING = "No routine is running. Say list routines to hear what we can do."
+WE_ARE_PAUSED = "We are paused."
+
+
+def status(
+    routine: str, step: int, steps: int, side: str | None, seconds_left: float, paused: bool
+) -> str:
+    """Where the routine is: step of steps, side, time left, paused."""
+    parts = [f"{routine.capitalize()}, step {number_to_words(step)} of {number_to_words(steps)}."]
+    if side:
+        parts.append(f"{side.capitalize()} side.")
+    parts.append(
+        f"About {spoken_duration(seconds_left)} left." if seconds_left >= 1 else "Almost done."
+    )
+    if paused:
+        parts.append(WE_ARE_PAUSED)
+    return " ".join(parts)
+
+
+# ----- a routine -----
+
+UNKNOWN_ROUTINE = "I don't know that routine. Say list routines to hear them."
+SAY_READY = "Say ready when you are in position."
+SAY_NOW = "Say now when you have breathed out."
+SAY_NOW_FOR_PARTNER = "Say now when you have breathed out, and your partner will go."
+SAY_START = "Say start and a routine name, or list routines."
+SAME_AGAIN = "Same again."
+"""A repetition after the first: the instruction is not read again."""
+
+
+def starting(name: str, intro: str) -> str:
+    return f"Starting the {name}. {intro}"
+
+
+def briefing_needs(equipment: tuple[str, ...], partner_size: str | None, position: str) -> str:
+    """What the routine needs (equipment, a partner of some size) and where to start."""
+    needs = []
+    if equipment:
+        needs.append("You need " + and_list(equipment) + ".")
+    if partner_size is not None:
+        needs.append(f"You need a partner {partner_size}.")
+    needs.append(f"Start {position}.")
+    return " ".join(needs)
+
+
+def finished(name: str, steps: int, holds: int, sides: list[str], region: str) -> str:
+    done = f"You finished the {name}: {number_to_words(steps)} steps"
+    if holds:
+        done += f", {number_to_words(holds)} holds"
+    if sides:
+        done += f", on the {' and '.join(sides)} sides"
+    return (
+        f"Well done. {done}. Your {region} may not release again for twenty "
+        "to thirty minutes, so let it rest now. Say list routines, or end session."
+    )
+
+
+# ----- pause, resume, jumps -----
+
+NOTHING_TO_PAUSE = "Nothing is running to pause."
+PAUSED = "Paused. Say resume when you are ready."
+NOTHING_PAUSED = "Nothing is paused."
+NOT_PAUSED = "We are not paused."
+RESUMING = "Resuming."
+NO_ROUTINE_TO_JUMP = "No routine is running. Say start and a routine name."
+SKIPPING_AHEAD = "Skipping ahead."
+GOING_BACK = "Going back."
+
+
+# ----- stop -----
+
+STOPPED = "Stopped. Did that hurt? Say yes or no."
+NOT_PAIN_PAUSED = "Good. The routine is paused. Say resume to go on, next to skip, or end session."
+NOT_PAIN = "Good. "
+"""Said before the screening question when a stop did not hurt."""
+NOT_PAIN_IDLE = "Good. Say help to hear what you can say."

@@ -1,13 +1,19 @@
-"""A routine as moves: one step on one side for one repetition, and the run in progress."""
+"""A routine as moves: one step on one side for one repetition, the run in progress, and
+the lines timed within a hold and before a restarted one."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from voice.coach.actions import SayKind
 from voice.coach.lines import move_intro
 from voice.coach.routines import Routine, Step
+from voice.text import number_to_words
 
-__all__ = ["Move", "Run", "plan_moves", "seconds_left"]
+__all__ = ["Cue", "Move", "Run", "get_ready_cues", "hold_cues", "plan_moves", "seconds_left"]
+
+Cue = tuple[float, str, SayKind]
+"""A timed line: seconds after the start, the line, how it is spoken."""
 
 
 @dataclass(frozen=True)
@@ -68,3 +74,26 @@ def seconds_left(run: Run, now: float, holding: bool, timing: float) -> float:
         rest = move.step.rest_s * timing if i < len(run.moves) - 1 else 0.0
         total += hold + rest
     return total
+
+
+def hold_cues(length: float, halfway_line: str) -> list[Cue]:
+    """The lines within a hold of `length` seconds: `halfway_line` at half time when it
+    is 10 s or longer, then three, two, one before the end (none in its first second or
+    right after halfway)."""
+    cues: list[Cue] = []
+    halfway = length >= 10
+    if halfway:
+        cues.append((length / 2, halfway_line, SayKind.BREATH))
+    for k in (3, 2, 1):
+        at = length - k
+        if at < 1 or (halfway and at <= length / 2 + 1):
+            continue
+        cues.append((at, number_to_words(k), SayKind.COUNT))
+    return cues
+
+
+def get_ready_cues(count_s: float) -> list[Cue]:
+    """Three, two, one over the `count_s` seconds before a hold restarted after a pause."""
+    return [
+        (count_s * (i + 1) / 4, number_to_words(k), SayKind.COUNT) for i, k in enumerate((3, 2, 1))
+    ]
