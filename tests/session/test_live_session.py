@@ -3,7 +3,7 @@
 The end-to-end tests run `backcoach session --engine pocketsphinx` as a
 subprocess on the virtual speaker and microphone of tests/pulse.py, play user
 speech into the microphone at chosen moments (human recordings from
-../shared/speech/human and several espeak-ng voices, tried in turn until the
+tests/data/speech and several espeak-ng voices, tried in turn until the
 recognizer understands one), and assert on the transcript and on the recorded
 speaker signal.
 """
@@ -277,7 +277,8 @@ def test_own_voice_looped_into_the_mic_does_not_stop_but_the_user_does(
 
 
 def test_human_clips_are_available() -> None:
-    assert HUMAN.is_dir(), f"missing {HUMAN}"
+    """The vendored recordings the live tests speak with are in the clone."""
+    assert len(human_clips("stop")) >= 6 and human_clips("no"), f"missing clips in {HUMAN}"
 
 
 # ----- a whole session from a recording into a recording (no devices) -----

@@ -167,7 +167,7 @@ def test_a_long_utterance_is_cut_only_when_quiet_and_only_for_safety() -> None:
     ],
 )
 def test_the_verdict_on_a_final(text: str, kind: VerdictKind) -> None:
-    assert path()._verdict(final(text), 10.0).kind is kind
+    assert path()._verdict(final(text)).kind is kind
 
 
 def test_the_verdict_sees_the_triggers_of_the_utterance() -> None:

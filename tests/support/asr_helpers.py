@@ -1,4 +1,9 @@
-"""Shared helpers for the speech tests: real clips from ../shared/speech/human."""
+"""Shared helpers for the speech tests: real human clips.
+
+`vendored_clips` are the few recordings shipped in tests/data/speech (every
+clone has them); `human_clips` is the larger ../shared/speech/human set for the
+accuracy tests, which skip and name it when it is not beside the project.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import pytest
 from voice.listen.asr.base import Hypothesis, Recognizer
 
 HUMAN = Path(__file__).resolve().parents[3] / "shared" / "speech" / "human"
+VENDORED = Path(__file__).resolve().parents[1] / "data" / "speech"
 BLOCK = 1600  # bytes: 50 ms of 16 kHz int16
 
 
@@ -18,6 +24,12 @@ def human_clips(label: str) -> list[Path]:
         pytest.skip(f"human recordings missing: {HUMAN}/manifest.csv")
     with (HUMAN / "manifest.csv").open() as f:
         return [HUMAN / row["path"] for row in csv.DictReader(f) if row["label"] == label]
+
+
+def vendored_clips(label: str) -> list[Path]:
+    """The vendored recordings of `label` (stop, yes, no, go, _unknown_, _silence_)."""
+    with (VENDORED / "manifest.csv").open() as f:
+        return [VENDORED / row["path"] for row in csv.DictReader(f) if row["label"] == label]
 
 
 def feed(

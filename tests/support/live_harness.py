@@ -26,7 +26,10 @@ import numpy as np
 from tests.support.pulse import VirtualAudio, _pactl, read_wav_mono, stop_recording
 
 REPO = Path(__file__).resolve().parents[2]
-HUMAN = Path(os.environ.get("BACKCOACH_SHARED", REPO.parent / "shared")) / "speech" / "human"
+HUMAN = Path(__file__).resolve().parents[1] / "data" / "speech"
+"""Human recordings vendored with the tests (see its SOURCES.md): a clone alone has them."""
+SHARED_HUMAN = Path(os.environ.get("BACKCOACH_SHARED", REPO.parent / "shared")) / "speech" / "human"
+"""The larger shared set, for the benchmarks (not beside a plain clone)."""
 FRAME_S = 0.01
 """Analysis frame, seconds."""
 SILENCE_RMS = 0.003
@@ -65,8 +68,8 @@ def espeak_clip(text: str, folder: Path, voice: str = "en-us+f2", speed: int = 1
     return out
 
 
-def human_clips(word: str) -> list[Path]:
-    folder = HUMAN / word
+def human_clips(word: str, root: Path = HUMAN) -> list[Path]:
+    folder = root / word
     return sorted(folder.glob("*.wav")) if folder.is_dir() else []
 
 

@@ -104,12 +104,23 @@ class Grammar:
         norm = normalize(text)
         if not norm:
             return None
+        return self.parse_whole(norm) or self.spot_safety(norm)
+
+    def parse_whole(self, text: str) -> Parse | None:
+        """The whole utterance as one sentence of the grammar (with and without filler)."""
+        norm = normalize(text)
+        if not norm:
+            return None
         for skip in ([], self._skip_words):
             result = recognize(norm, self._intents, slot_lists=self._slot_lists, skip_words=skip)
             if result is not None:
                 slots = {name: _slot_value(e.value) for name, e in result.entities.items()}
                 return Parse(result.intent.name, slots, norm)
-        return self.spot_safety(norm)
+        return None
+
+    def by_intent(self) -> dict[str, list[str]]:
+        """Every sentence of each intent (normalized words)."""
+        return {name: list(items) for name, items in self._by_intent.items()}
 
     def spot_safety(self, text: str) -> Parse | None:
         """A stop or pain phrase anywhere in `text` (partial results, long utterances)."""

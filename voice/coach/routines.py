@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from voice.coach.article import ADDED, UNSPECIFIED, Article, ArticleSection, Source
 from voice.coach.lines import BREATH_LINES, HALFWAY, HOLD, KEEP_ROLLING, START_ROLLING
 from voice.errors import RoutineFileError
 from voice.paths import routines_dir
@@ -55,9 +56,7 @@ ROUTINE_IDS = (
 ARTICLE_FILE = "article.yaml"
 """The table of the article's sections and bullet counts (facts, not its text)."""
 PRECAUTIONS_FILE = "precautions.yaml"
-ADDED = "added"
 """The source of what the article does not say."""
-_REF = re.compile(r"^([a-z_]+)/(intro|[0-9]+)$")
 
 _SPOKEN_NAME = re.compile(r"^[a-z]+( [a-z]+)*$")
 # Characters a TTS voice reads badly or literally; texts must be plain spoken English.
@@ -113,55 +112,6 @@ class Timed(str, Enum):
 
 
 @dataclass(frozen=True)
-class Source:
-    """Where a step or precaution comes from in the article."""
-
-    refs: tuple[str, ...]
-    """'<section>/<bullet>' or '<section>/intro'; empty when the product adds it."""
-    reason: str = ""
-    """Why the product adds it (only when `refs` is empty)."""
-
-    @property
-    def added(self) -> bool:
-        return not self.refs
-
-    @property
-    def label(self) -> str:
-        return ", ".join(self.refs) or ADDED
-
-
-@dataclass(frozen=True)
-class ArticleSection:
-    id: str
-    heading: str
-    bullets: int
-
-
-@dataclass(frozen=True)
-class Article:
-    """The article's sections and bullet counts: what a `source:` may name."""
-
-    title: str
-    sections: Mapping[str, ArticleSection]
-
-    def problem(self, ref: str) -> str:
-        """Why `ref` names no place in the article; "" when it does."""
-        match = _REF.match(ref)
-        if not match:
-            return f"{ref!r} must be <section>/<bullet>, <section>/intro or {ADDED}"
-        name, bullet = match.groups()
-        section = self.sections.get(name)
-        if section is None:
-            return f"{ref!r} names an unknown section {name!r} (known: {', '.join(self.sections)})"
-        if bullet != "intro" and not 1 <= int(bullet) <= section.bullets:
-            return (
-                f"{ref!r}: bullet {bullet} is beyond the {section.bullets} bullets "
-                f"of section {name!r}"
-            )
-        return ""
-
-
-@dataclass(frozen=True)
 class Partner:
     size: str
     """Who can help, spoken as is: 'equal or greater size', 'stronger and taller'."""
@@ -193,7 +143,7 @@ class Step:
     """Spoken when the hold ends."""
     timed: Timed = Timed.HOLD
     """What the hold is: keeping still, or rolling (cues that fit rolling)."""
-    source: Source = Source((), "unspecified")
+    source: Source = UNSPECIFIED
     """Where the instruction comes from in the article."""
     added: Mapping[str, str] = field(default_factory=dict)
     """Field -> why: values the article does not give (repetitions, hold seconds)."""
@@ -217,7 +167,7 @@ class Routine:
     steps: tuple[Step, ...]
     source: str
     """File the routine came from (for error messages)."""
-    origin: Source = Source((), "unspecified")
+    origin: Source = UNSPECIFIED
     """The article section the routine follows (`refs`: its id), or added with the reason."""
 
     @property
@@ -240,7 +190,7 @@ class Precautions:
     """Spoken before the red flags when the pain rating is high."""
     item_sources: tuple[Source, ...] = ()
     """Where each of `items` comes from (same order)."""
-    red_flags_source: Source = Source((), "unspecified")
+    red_flags_source: Source = UNSPECIFIED
 
     def spoken(self) -> list[str]:
         return [self.intro, *self.items, self.red_flags_intro, *self.red_flags]

@@ -13,7 +13,7 @@ from typing import Any
 from voice.errors import BadInput
 from voice.listen.asr.base import Engine, Hypothesis, Recognizer
 
-__all__ = ["FileResult", "recognize_pcm", "register", "run"]
+__all__ = ["FileResult", "decide", "recognize_pcm", "register", "run"]
 
 BLOCK_S = 0.05
 """Seconds of audio per block fed to the recognizer, as a live microphone would."""
@@ -27,8 +27,6 @@ class FileResult:
 
     text: str
     """Final recognized text (empty when nothing was accepted)."""
-    safety_text: str
-    """A stop or pain phrase heard in a partial result, else empty."""
     decode_ms: float
     """Milliseconds of processing time for the whole file."""
     hypotheses: tuple[Hypothesis, ...]
@@ -44,9 +42,10 @@ def register(subparsers: Any) -> None:
         "--engine",
         choices=[e.value for e in Engine],
         default=Engine.AUTO.value,
-        help="speech engine (default: vosk if an English model is installed, else pocketsphinx)",
+        help="speech engine (default: vosk if an English model is installed, else whisper "
+        "if its model is, else pocketsphinx)",
     )
-    parser.add_argument("--model", metavar="DIR", help="vosk model folder")
+    parser.add_argument("--model", metavar="DIR", help="vosk or Whisper model folder")
     parser.add_argument("--json", action="store_true", help="one JSON object per file per line")
     parser.set_defaults(func=run)
 
@@ -63,36 +62,59 @@ def recognize_pcm(recognizer: Recognizer, pcm: bytes) -> FileResult:
     results.extend(recognizer.finish())
     decode_ms = (time.perf_counter() - started) * 1000.0
     text = " ".join(h.text for h in results if h.final and h.text)
-    partial_stop = next((h.text for h in results if not h.final and h.source == "stop-spotter"), "")
-    return FileResult(text, partial_stop, decode_ms, tuple(results))
+    return FileResult(text, decode_ms, tuple(results))
+
+
+def decide(
+    results: tuple[Hypothesis, ...], grammar: Any, matcher: Any, fusion: Any = None
+) -> tuple[str, Any, bool]:
+    """(text, parse, silenced) the live session would act on for these results.
+
+    Decided by the session's own `StopPath`; `silenced`: a stop or pain silenced
+    the coach on the way (a stop heard in a partial result counts too).
+    """
+    from voice.session.stop_path import Hear, Silence, StopPath
+
+    path = StopPath(grammar, matcher=matcher, fusion=fusion)
+    end = results[-1].end_s if results else 0.0
+    decisions = path.results(results, end, end) + path.tick(end + 3600.0)
+    silenced = any(isinstance(d, Silence) for d in decisions)
+    heard = [d for d in decisions if isinstance(d, Hear)]
+    # A stop or pain anywhere in the file is what the session acts on first.
+    for hear in heard:
+        if hear.parse is not None and hear.parse.intent in ("Stop", "PainStop"):
+            return hear.text, hear.parse, silenced
+    for hear in reversed(heard):
+        if hear.parse is not None:
+            return hear.text, hear.parse, silenced
+    return (heard[-1].text if heard else ""), None, silenced
 
 
 def run(args: argparse.Namespace) -> int:
     from voice.coach.grammar import load_grammar
     from voice.listen.audio_input import wav_to_pcm16k
-    from voice.session.build import build_hearing
+    from voice.session.build import build_hearing, build_matcher
 
     grammar = load_grammar()
-    # Built as the live session builds it: the recognizer and the one stop model.
+    # Built as the live session builds it: the recognizer, the one stop model, the matcher.
     recognizer = build_hearing(Engine(args.engine), args.model, grammar.sentences())
-    failed = 0
+    matcher = build_matcher(grammar)
+    unreadable = failed = 0
     for name in args.files:
         try:
             pcm = wav_to_pcm16k(Path(name))
         except BadInput as error:
-            failed += 1
+            unreadable += 1
             print(f"backcoach: {error}", file=sys.stderr)
             continue
-        result = recognize_pcm(recognizer, pcm)
-        parse = grammar.parse(result.text) if result.text else None
-        safety = None
-        if parse is None or parse.intent not in ("Stop", "PainStop"):
-            # The live session acts on a stop heard in a partial result at once.
-            safety = grammar.spot_safety(result.text) or (
-                grammar.spot_safety(result.safety_text) if result.safety_text else None
-            )
-        chosen = safety or parse
-        text = result.text or (result.safety_text if safety else "")
+        try:
+            result = recognize_pcm(recognizer, pcm)
+        except Exception as error:  # one bad file must not end the run: say which, go on
+            failed += 1
+            print(f"backcoach: {name}: the recognizer failed: {error!r}", file=sys.stderr)
+            recognizer.reset()
+            continue
+        text, chosen, _ = decide(result.hypotheses, grammar, matcher)
         record = {
             "file": name,
             "text": text,
@@ -106,7 +128,13 @@ def run(args: argparse.Namespace) -> int:
         else:
             intent = record["intent"] or "-"
             print(f"{name}: {text or '(nothing)'}  [{intent}]  {record['decode_ms']} ms")
+    if unreadable:
+        print(
+            f"backcoach: {unreadable} of {len(args.files)} files could not be read", file=sys.stderr
+        )
     if failed:
-        print(f"backcoach: {failed} of {len(args.files)} files could not be read", file=sys.stderr)
-        return 2
-    return 0
+        print(
+            f"backcoach: the recognizer failed on {failed} of {len(args.files)} files",
+            file=sys.stderr,
+        )
+    return 2 if unreadable else 1 if failed else 0

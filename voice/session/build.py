@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from voice.coach.dialogue import Coach
-from voice.coach.grammar import load_grammar
+from voice.coach.grammar import Grammar, load_grammar
 from voice.coach.routines import load_book
 from voice.errors import AudioDeviceError, BadInput, MissingRequirement
 from voice.listen.asr.base import Engine
+from voice.listen.asr.matching import GrammarMatcher, Lexicon
 from voice.listen.echo import EchoGate
 from voice.listen.hearing import Hearing
 from voice.session.live import LiveParts, LiveSettings, SpeakerOutput, run_live
@@ -32,6 +33,7 @@ __all__ = [
     "SessionOptions",
     "build_hearing",
     "build_live",
+    "build_matcher",
     "build_speaker_output",
     "run_session",
 ]
@@ -119,6 +121,11 @@ def build_hearing(
     return Hearing(recognizer, detector, pretrigger_threshold)
 
 
+def build_matcher(grammar: Grammar) -> GrammarMatcher:
+    """The error-tolerant match of engine text onto `grammar` (CMUdict from pocketsphinx)."""
+    return GrammarMatcher.for_grammar(grammar, Lexicon.bundled())
+
+
 def _build_detector(print_line: Callable[[str], None] | None) -> Any | None:
     try:
         from voice.listen.asr.stop_detector import StopDetector
@@ -164,6 +171,7 @@ def build_live(
         output=output,
         speech=SpeechSettings(),
         output_spec=options.output,
+        matcher=build_matcher(runner.grammar),
     )
 
 

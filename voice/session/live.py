@@ -64,6 +64,7 @@ import numpy as np
 from voice.audio import SAMPLE_RATE, as_int16, device_lost_errors
 from voice.coach.actions import CueKind
 from voice.errors import AudioDeviceError
+from voice.listen.asr.matching import GrammarMatcher
 from voice.listen.echo import EchoGate, words_in_text
 from voice.listen.hearing import Hearing
 from voice.session.stop_path import (
@@ -295,6 +296,7 @@ class Listener:
         hearing: Hearing,
         settings: LiveSettings,
         from_file: bool,
+        matcher: GrammarMatcher | None = None,
     ) -> None:
         self.runner = runner
         self.output = output
@@ -304,12 +306,16 @@ class Listener:
         self.hearing = hearing
         self.settings = settings
         self.from_file = from_file
-        self.path = StopPath(runner.grammar, settings, self._echo, self._coach_says)
+        self.path = StopPath(
+            runner.grammar, settings, self._echo, self._coach_says, matcher=matcher
+        )
         self.stop_event = threading.Event()
         self.error: BaseException | None = None
         self.audio_s = 0.0
         """Audio time fed to the recognizer since its last reset, seconds."""
         self._source: Any = None
+        self._recognizer_failed = False
+        """The recognizer raised once already (the notice is printed once)."""
 
     def run(self) -> None:
         try:
@@ -381,7 +387,7 @@ class Listener:
         data = pcm.tobytes()
         for trigger in self.hearing.stop_triggers(data):
             self._do(self.path.trigger(trigger, now, self.output.busy()))
-        self._do(self.path.results(self.hearing.recognize(data), now, self.audio_s))
+        self._do(self.path.results(self._recognize(data), now, self.audio_s))
         self._do(self.path.tick(now))
         self.output.release_dropped(now - self.settings.hold_dropped_s)
         # Under the coach's voice the endpointer may never end the utterance, and
@@ -390,6 +396,26 @@ class Listener:
         if self.path.should_cut(self.hearing.utterance_s, now):
             self._do(self.path.results(self.hearing.finish(), now, self.audio_s, cut=True))
             self._reset_recognizer(detector=False)
+
+    def _recognize(self, data: bytes) -> list[Any]:
+        """The recognizer's results for a block; a failing utterance is dropped, not fatal.
+
+        The stop model has already run on the block (`stop_triggers`), so a stop
+        still ducks the coach while the recognizer starts afresh.
+        """
+        try:
+            return self.hearing.recognize(data)
+        except Exception as error:
+            runner = self.runner
+            runner.transcript.write(
+                runner.clock.now(), "log", message="recognizer failed", error=repr(error)
+            )
+            if not self._recognizer_failed:
+                self.output.print_line(f"(trouble hearing: {error}; listening again)")
+            self._recognizer_failed = True
+            with contextlib.suppress(Exception):
+                self._reset_recognizer(detector=False)
+            return []
 
     def _do(self, decisions: list[Decision]) -> None:
         """Carry out the stop path's decisions, in order."""
@@ -475,6 +501,8 @@ class LiveParts:
     speech: SpeechSettings
     output_spec: str | None
     """`--output`: device name or number, a WAV file, or None for the default."""
+    matcher: GrammarMatcher | None = None
+    """Maps the engine's text onto the grammar (error-tolerant); None: exact parse only."""
 
 
 def run_live(runner: SessionRunner, parts: LiveParts, settings: LiveSettings) -> None:
@@ -492,7 +520,7 @@ def run_live(runner: SessionRunner, parts: LiveParts, settings: LiveSettings) ->
 
     listener = Listener(
         runner, output, parts.gate, parts.gate_lock, opener, parts.hearing, settings,
-        parts.from_file,
+        parts.from_file, parts.matcher,
     )  # fmt: skip
     thread = threading.Thread(target=listener.run, name="listener", daemon=True)
     previous_captions = runner.captions

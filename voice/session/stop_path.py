@@ -27,11 +27,21 @@ The rules (each was a bug once):
 - results the echo check calls the coach's own voice are ignored (a partial
   one also restarts the recognizer, so a real stop later is reported).
 
-Whether a final is a stop, a pain stop or another command is decided in one
-method, `StopPath._verdict(hyp, now)`: it has the grammar parse, the stop-model
-triggers seen during the utterance (`_triggers`, with their probabilities and
-audio times) and the hypothesis itself (words, confidences, source), so a
-fusion of the engine's result with the stop model plugs in there.
+Whether a result is a stop, a pain stop or another command is decided in one
+function, `verdict`, pure and shared with `backcoach recognize` and the
+benchmarks. It fuses:
+
+- the engine's text mapped onto the grammar by `GrammarMatcher` (exact, a stop
+  or pain phrase inside, or the nearest sentence by sound);
+- the stop model: its highest probability over the utterance's audio
+  (`Hypothesis.stop_probability`, or the triggers seen during it);
+- the text's closeness to "stop": Whisper writes a clipped "stop" as "stock",
+  "step", "start" or "store". Such a short transcript that is no command, heard
+  while the stop model fired, is a stop; "go", "no" and "down", on which the
+  model also fires, sound nothing like "stop" and are commands or nothing.
+
+Its settings (`StopFusion`) were chosen on speaker-disjoint folds of the human
+recordings (benchmarks/asr_eval.py), never on single clips.
 """
 
 from __future__ import annotations
@@ -43,6 +53,7 @@ from enum import Enum
 from typing import Protocol
 
 from voice.coach.grammar import SAFETY_INTENTS, Grammar, Parse
+from voice.listen.asr.matching import GrammarMatcher
 
 __all__ = [
     "Decision",
@@ -55,11 +66,13 @@ __all__ = [
     "Restart",
     "Settle",
     "Silence",
+    "StopFusion",
     "StopPath",
     "StopPathSettings",
     "TriggerSeen",
     "Verdict",
     "VerdictKind",
+    "verdict",
 ]
 
 
@@ -83,6 +96,20 @@ class StopPathSettings:
     """Seconds without a partial or a stop-model trigger before a long utterance is cut."""
     confirm_s: float = 1.5
     """Seconds a stop/pain partial waits for its final before it is acted on as heard."""
+
+
+@dataclass(frozen=True)
+class StopFusion:
+    """When a transcript that is no command still counts as a stop (see module doc)."""
+
+    model_probability: float = 0.5
+    """0..1: the stop model's highest probability over the utterance must reach this."""
+    min_similarity: float = 0.4
+    """0..1: how much a word (or two) of the transcript must sound like "stop".
+    Other words the model fires on ("up", "on", "go") score 0.25 at most; "start",
+    "store", "stock", "step" 0.5 to 0.75."""
+    max_words: int = 2
+    """Longer transcripts are speech about something else, not a clipped "stop"."""
 
 
 # ----- decisions -----
@@ -170,6 +197,9 @@ class Result(Protocol):
     @property
     def rejected(self) -> str: ...
 
+    @property
+    def stop_probability(self) -> float | None: ...
+
 
 class Trigger(Protocol):
     """A stop-model trigger (`voice.listen.asr.stop_detector.StopTrigger`)."""
@@ -226,6 +256,38 @@ class _Pending:
     at: float
 
 
+def verdict(
+    text: str,
+    stop_probability: float | None,
+    grammar: Grammar,
+    matcher: GrammarMatcher | None,
+    fusion: StopFusion,
+) -> Verdict:
+    """What an engine's text is, fused with the stop model (pure; see module doc).
+
+    `stop_probability`: 0..1, the stop model's highest probability over the
+    utterance, None when unknown. Without a matcher the grammar's exact parse decides.
+    """
+    text = text.strip()
+    if matcher is None:
+        return _verdict_of(grammar.parse(text))
+    match = matcher.match(text)
+    if match is not None:
+        # The matched sentence carries the slots ("start the foam roller" -> routine).
+        parse = grammar.parse(match.sentence) or Parse(match.intent, {}, match.sentence)
+        return _verdict_of(parse)
+    words = matcher.words(text)
+    if (
+        words
+        and len(words) <= fusion.max_words
+        and stop_probability is not None
+        and stop_probability >= fusion.model_probability
+        and matcher.best_similarity(text, "stop") >= fusion.min_similarity
+    ):
+        return Verdict(VerdictKind.STOP, Parse("Stop", {}, " ".join(words)))
+    return Verdict(VerdictKind.NONE, None)
+
+
 def _verdict_of(parse: Parse | None) -> Verdict:
     if parse is None:
         return Verdict(VerdictKind.NONE, None)
@@ -245,9 +307,14 @@ class StopPath:
         settings: StopPathSettings | None = None,
         echo: EchoCheck | None = None,
         coach_says: Callable[[str, float], bool] | None = None,
+        matcher: GrammarMatcher | None = None,
+        fusion: StopFusion | None = None,
     ) -> None:
         self.grammar = grammar
         self.settings = settings or StopPathSettings()
+        self.matcher = matcher
+        """Maps open-vocabulary text onto the grammar; None: the exact parse only."""
+        self.fusion = fusion or StopFusion()
         self._echo: EchoCheck = echo or (lambda text, start, end, safety: None)
         self._coach_says = coach_says or (lambda word, now: False)
         """`(word, now)`: the coach is saying `word`, or said it a moment ago."""
@@ -293,7 +360,7 @@ class StopPath:
         `cut`: the results of an utterance cut for length: only stop or pain counts.
         """
         if cut:
-            hyps = [h for h in hyps if self.grammar.spot_safety(h.text)]
+            hyps = [h for h in hyps if self._verdict(h).safety]
         out: list[Decision] = []
         for hyp in hyps:
             text = hyp.text.strip()
@@ -341,7 +408,12 @@ class StopPath:
         self._last_partial_at = now
         spot = self.grammar.spot_safety(text)
         if spot is None:
-            return [], False
+            # An open-vocabulary partial ("stock", while the stop model fired) is
+            # weighed as a final would be; a command in it waits for the final.
+            fused = self._verdict(hyp)
+            if not fused.safety or fused.parse is None:
+                return [], False
+            spot = fused.parse
         start, end = self._span(hyp, now, audio_s)
         reason = self._echo(text, start, end, True)
         if reason is not None:
@@ -356,7 +428,7 @@ class StopPath:
         return out, False
 
     def _final(self, hyp: Result, text: str, now: float, audio_s: float) -> list[Decision]:
-        verdict = self._verdict(hyp, now)
+        verdict = self._verdict(hyp)
         self._triggers.clear()
         start, end = self._span(hyp, now, audio_s)
         reason = self._echo(text, start, end, verdict.safety)
@@ -379,14 +451,16 @@ class StopPath:
             out.append(Release())
         return out
 
-    def _verdict(self, hyp: Result, now: float) -> Verdict:
-        """Is this final a stop, a pain stop, another command, or nothing?
+    def _verdict(self, hyp: Result) -> Verdict:
+        """Is this result a stop, a pain stop, another command, or nothing? (`verdict`)
 
-        Today the grammar's parse of the text decides. The stop-model triggers
-        of the utterance (`self._triggers`: audio times and probabilities) and
-        the hypothesis (words, confidence, source) are here for a fusion.
+        The stop model's probability is the engine's own reading over the
+        utterance when it has one, else the highest trigger seen since the last final.
         """
-        return _verdict_of(self.grammar.parse(hyp.text.strip()))
+        probability = getattr(hyp, "stop_probability", None)
+        if probability is None and self._triggers:
+            probability = max(t.probability for t in self._triggers)
+        return verdict(hyp.text, probability, self.grammar, self.matcher, self.fusion)
 
     def _confirm(self) -> list[Decision]:
         """A stop/pain partial silenced the coach and no final said otherwise: act on it.
@@ -398,11 +472,12 @@ class StopPath:
         pending, self._pending = self._pending, None
         if pending is None:
             return []
-        verdict = _verdict_of(self.grammar.parse(pending.text))
+        # A fused partial ("stock") has no parse of its own: its spot is the stop.
+        heard = _verdict_of(self.grammar.parse(pending.text) or pending.spot)
         out: list[Decision] = [Settle()]
-        if verdict.parse is not None and verdict.parse.intent in SAFETY_INTENTS:
-            out.append(Silence(verdict.kind is VerdictKind.PAIN, pending.text))
-        out.append(Hear(pending.text, verdict.parse, confirmed=True))
+        if heard.parse is not None and heard.parse.intent in SAFETY_INTENTS:
+            out.append(Silence(heard.kind is VerdictKind.PAIN, pending.text))
+        out.append(Hear(pending.text, heard.parse, confirmed=True))
         return out
 
     def _span(self, hyp: Result, now: float, audio_s: float) -> tuple[float, float]:

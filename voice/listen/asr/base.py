@@ -33,6 +33,7 @@ class Engine(str, Enum):
 
     AUTO = "auto"
     VOSK = "vosk"
+    WHISPER = "whisper"
     POCKETSPHINX = "pocketsphinx"
 
 
@@ -74,6 +75,9 @@ class Hypothesis:
     stop_probability: float | None = None
     """0..1, the stop model's highest probability over the utterance's audio, for the
     stop fusion; None when the engine was not given the stop model's scores."""
+    decode_s: float = field(default=0.0, compare=False)
+    """Seconds of processing after the utterance's audio was complete (Whisper
+    transcribes whole utterances); 0.0 for streaming engines."""
 
 
 @runtime_checkable

@@ -22,12 +22,14 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rapidfuzz.distance import Levenshtein
 
 __all__ = ["GrammarMatcher", "Lexicon", "Match", "MatchSettings", "collapse_repeats"]
 
 SAFETY = ("Stop", "PainStop")
+_EXACT_ONLY = ("PainRating",)
 
 _LETTER_PHONES = {
     "a": "AE", "b": "B", "c": "K", "d": "D", "e": "EH", "f": "F", "g": "G", "h": "HH",
@@ -55,6 +57,8 @@ _PHONE_CHARS = {phone: chr(0x100 + i) for i, phone in enumerate(sorted(_PHONE_CL
 """One character per phone, so the C string distance of rapidfuzz works on phones."""
 
 _WORD_RE = re.compile(r"[a-z0-9']+")
+_NO_STRESS = str.maketrans("", "", "012")
+"""CMUdict marks vowel stress with a digit (AA1); the match ignores stress."""
 
 
 class Lexicon:
@@ -71,7 +75,7 @@ class Lexicon:
                 parts = line.split()
                 if len(parts) < 2 or "(" in parts[0]:  # alternates: the first is the usual one
                     continue
-                entries[parts[0].lower()] = tuple(re.sub(r"\d", "", p) for p in parts[1:])
+                entries[parts[0].lower()] = tuple(line.translate(_NO_STRESS).split()[1:])
         return cls(entries)
 
     @classmethod
@@ -167,6 +171,26 @@ class GrammarMatcher:
                 phones, classes = self._encode(sentence.split())
                 short = len(phones) <= self.settings.short_phones
                 self._table.append(_Entry(intent, sentence, phones, classes, short))
+
+    @classmethod
+    def for_grammar(
+        cls, grammar: Any, lexicon: Lexicon, settings: MatchSettings | None = None
+    ) -> GrammarMatcher:
+        """A matcher over a `voice.coach.grammar.Grammar`. Pain ratings match only
+        exactly: they mean something only when the coach asks for one, and near
+        misses of "one" or "three" are common words ("on", "free")."""
+
+        def name(parse: Any) -> str | None:
+            return None if parse is None else str(parse.intent)
+
+        sentences = {k: v for k, v in grammar.by_intent().items() if k not in _EXACT_ONLY}
+        return cls(
+            sentences,
+            lexicon,
+            lambda text: name(grammar.parse_whole(text)),
+            lambda text: name(grammar.spot_safety(text)),
+            settings,
+        )
 
     def _encode(self, words: Iterable[str]) -> tuple[str, str]:
         """(phone string, phone-class string) of the words."""

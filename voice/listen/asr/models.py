@@ -27,6 +27,7 @@ __all__ = [
     "InstalledModel",
     "download",
     "download_dir",
+    "fetch",
     "find_model",
     "is_model_dir",
     "list_models",
@@ -127,7 +128,7 @@ def download(
     url = base_url.rstrip("/") + f"/{name}.zip"
     with tempfile.TemporaryDirectory(prefix=f".{name}-", dir=dest) as tmp:
         archive = Path(tmp) / f"{name}.zip"
-        _fetch(url, archive, progress)
+        fetch(url, archive, progress)
         unpacked = Path(tmp) / "unpacked"
         try:
             with zipfile.ZipFile(archive) as zf:
@@ -144,7 +145,7 @@ def download(
     return target
 
 
-def _fetch(url: str, out: Path, progress: bool) -> None:
+def fetch(url: str, out: Path, progress: bool) -> None:
     from tqdm import tqdm
 
     try:

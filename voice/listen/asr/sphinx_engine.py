@@ -563,7 +563,10 @@ class SphinxRecognizer:
             seg for seg in (self._grammar.seg() or []) if not seg.word.startswith(("<", "[", "("))
         ]
         score = self._score_per_frame(segments)
-        confidence = 1.0 / (1.0 + math.exp(-(score - self.settings.min_score_per_frame)))
+        # A logistic of the margin; clamped, since a noisy clip's score can be so low
+        # that exp() overflows (it once ended a whole `recognize` run).
+        margin = max(-50.0, min(50.0, score - self.settings.min_score_per_frame))
+        confidence = 1.0 / (1.0 + math.exp(-margin))
         words = tuple(
             Word(
                 seg.word.split("(")[0],

