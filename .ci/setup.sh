@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs Back Coach into ./.venv: system packages first (apt, when root), then Python packages.
-#   bash .ci/setup.sh          the app
+#   bash .ci/setup.sh          the app (with the Whisper engine and its model)
 #   bash .ci/setup.sh --dev    the app in editable mode plus test tools
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,7 +29,7 @@ fi
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 if [[ "${1:-}" == "--dev" ]]; then
-  .venv/bin/python -m pip install -q -e ".[dev]"
+  .venv/bin/python -m pip install -q -e ".[dev,whisper]"
 else
-  .venv/bin/python -m pip install -q .
+  .venv/bin/python -m pip install -q ".[whisper]"
 fi

@@ -1,0 +1,88 @@
+"""Error-tolerant matching of engine text onto the grammar (pure, the real grammar and CMUdict)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.coach_sim import grammar
+from voice.listen.asr.matching import GrammarMatcher, Lexicon, collapse_repeats
+
+
+@pytest.fixture(scope="module")
+def matcher() -> GrammarMatcher:
+    return GrammarMatcher.for_grammar(grammar(), Lexicon.bundled())
+
+
+def test_repeats_collapse() -> None:
+    assert collapse_repeats(["no", "no", "no", "no"]) == ["no"]
+    assert collapse_repeats(["speed", "up", "speed", "up", "speed", "up"]) == ["speed", "up"]
+    assert collapse_repeats(["stop", "that", "hurts"]) == ["stop", "that", "hurts"]
+
+
+def test_the_pain_cry_is_not_oh() -> None:
+    lexicon = Lexicon.bundled()
+    assert lexicon.phones("ow") == ("AW",)
+    assert lexicon.phones("oh") == ("OW",)
+
+
+def test_words_missing_from_the_dictionary_are_spelled_out() -> None:
+    assert Lexicon({}).phones("stap") == ("S", "T", "AE", "P")
+
+
+@pytest.mark.parametrize(
+    ("heard", "intent", "sentence"),
+    [
+        # Whisper's near misses of grammar sentences (measured on held-out audio)
+        ("Begin spying rotation.", "StartRoutine", "begin spine rotation"),
+        ("Reaper cautions", "ReadPrecautions", "read precautions"),
+        ("In session.", "EndSession", "end session"),
+        ("Parker ready", "Ready", "partner ready"),
+        ("flow down", "Slower", "slow down"),
+        ("Stop that hurt.", "PainStop", "stop that hurts"),
+        ("Pre-cussions", "ReadPrecautions", "precautions"),
+    ],
+)
+def test_near_misses_find_their_sentence(
+    matcher: GrammarMatcher, heard: str, intent: str, sentence: str
+) -> None:
+    match = matcher.match(heard)
+    assert match is not None and (match.intent, match.sentence) == (intent, sentence)
+    assert not match.exact and 0.0 < match.score < 1.0
+
+
+def test_exact_sentences_match_exactly(matcher: GrammarMatcher) -> None:
+    match = matcher.match("Start the foam roller!")
+    assert match is not None and match.exact and match.score == 1.0
+    assert match.intent == "StartRoutine"
+    stutter = matcher.match("Speed up. Speed up. Speed up.")  # Whisper repeating itself
+    assert stutter is not None and stutter.exact and stutter.intent == "Faster"
+
+
+def test_a_stop_inside_other_words_is_spotted(matcher: GrammarMatcher) -> None:
+    match = matcher.match("I said stop, please")
+    assert match is not None and match.intent == "Stop"
+
+
+@pytest.mark.parametrize(
+    "heard",
+    ["oh", "up", "on", "off", "go", "down", "left", "right", "bed", "bird", "marvin", "free",
+     "I went to the shop yesterday and bought some bread", "what a lovely day", ""],
+)  # fmt: skip
+def test_other_words_and_talk_give_no_command(matcher: GrammarMatcher, heard: str) -> None:
+    assert matcher.match(heard) is None
+
+
+def test_pain_ratings_match_only_exactly(matcher: GrammarMatcher) -> None:
+    seven = matcher.match("seven")
+    assert seven is not None and seven.intent == "PainRating"
+    assert matcher.match("sevens") is None  # no near misses: "one" and "on" are too alike
+
+
+def test_stop_like_words_sound_like_stop(matcher: GrammarMatcher) -> None:
+    from voice.session.stop_path import StopFusion
+
+    needed = StopFusion().min_similarity
+    for word in ("stock", "step", "stuff", "start", "store"):
+        assert matcher.best_similarity(word, "stop") >= needed + 0.1, word
+    for word in ("go", "no", "down", "up", "on", "yes", "left", "right", "off"):
+        assert matcher.best_similarity(word, "stop") < needed, word

@@ -1,0 +1,115 @@
+"""The stop fusion: the engine's text, the stop model and the closeness to "stop" (pure)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.coach_sim import grammar
+from voice.listen.asr.base import Hypothesis
+from voice.listen.asr.matching import GrammarMatcher, Lexicon
+from voice.session.stop_path import (
+    Hear,
+    Silence,
+    StopFusion,
+    StopPath,
+    VerdictKind,
+    verdict,
+)
+
+FUSION = StopFusion(model_probability=0.5, min_similarity=0.4, max_words=2)
+
+
+@pytest.fixture(scope="module")
+def matcher() -> GrammarMatcher:
+    return GrammarMatcher.for_grammar(grammar(), Lexicon.bundled())
+
+
+def kind(text: str, probability: float | None, matcher: GrammarMatcher) -> VerdictKind:
+    return verdict(text, probability, grammar(), matcher, FUSION).kind
+
+
+@pytest.mark.parametrize("word", ["stuff", "stap", "stuck stuff", "start", "store"])
+def test_a_clipped_stop_heard_while_the_model_fired_is_a_stop(word: str, matcher) -> None:
+    assert kind(word, 0.81, matcher) is VerdictKind.STOP
+
+
+@pytest.mark.parametrize("word", ["stuff", "store"])
+def test_without_the_stop_model_a_stop_like_word_is_nothing(word: str, matcher) -> None:
+    assert kind(word, 0.1, matcher) is VerdictKind.NONE
+    assert kind(word, None, matcher) is VerdictKind.NONE
+
+
+def test_stap_is_stop_by_sound_alone(matcher) -> None:
+    """The fronted "stop" of the Inland North: one vowel class from "stop" itself."""
+    assert kind("stap", None, matcher) is VerdictKind.STOP
+
+
+def test_start_alone_is_taken_for_stop_it(matcher) -> None:
+    """A lone "start" (no routine) sounds nearest to "stop it": the safe side is to stop."""
+    assert kind("start", None, matcher) is VerdictKind.STOP
+    assert kind("start rotation", None, matcher) is VerdictKind.COMMAND
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [("go", VerdictKind.NONE), ("down", VerdictKind.NONE), ("no", VerdictKind.COMMAND),
+     ("up", VerdictKind.NONE), ("on", VerdictKind.NONE)],
+)  # fmt: skip
+def test_words_the_stop_model_also_fires_on_are_not_stops(word, expected, matcher) -> None:
+    assert kind(word, 0.81, matcher) is expected
+
+
+def test_another_command_wins_over_the_stop_model(matcher) -> None:
+    v = verdict("start the foam roller", 0.81, grammar(), matcher, FUSION)
+    assert v.kind is VerdictKind.COMMAND and v.parse is not None
+    assert v.parse.slots == {"routine": "foam_roller"}
+
+
+def test_long_talk_is_not_a_clipped_stop(matcher) -> None:
+    assert kind("my sister stopped by to see the dog", 0.81, matcher) is VerdictKind.NONE
+    assert kind("stuck stuff again", 0.81, matcher) is VerdictKind.NONE  # over max_words
+
+
+def test_pain_near_misses_are_pain(matcher) -> None:
+    assert kind("Stop that hurt.", None, matcher) is VerdictKind.PAIN
+    assert kind("Ow!", None, matcher) is VerdictKind.PAIN
+    assert kind("Oh.", None, matcher) is VerdictKind.NONE  # what Whisper writes for "up"
+
+
+def test_without_a_matcher_the_exact_parse_decides() -> None:
+    assert verdict("stuff", 0.81, grammar(), None, FUSION).kind is VerdictKind.NONE
+    assert verdict("stop", None, grammar(), None, FUSION).kind is VerdictKind.STOP
+
+
+def final(text: str, probability: float | None) -> Hypothesis:
+    return Hypothesis(text, True, 0.0, 0.6, stop_probability=probability)
+
+
+def test_the_stop_path_silences_a_fused_stop_final(matcher) -> None:
+    path = StopPath(grammar(), matcher=matcher, fusion=FUSION)
+    out = path.results([final("stuff", 0.81)], 10.0, 1.0)
+    assert Silence(pain=False, text="stuff") in out
+    hear = [d for d in out if isinstance(d, Hear)]
+    assert hear and hear[0].parse is not None and hear[0].parse.intent == "Stop"
+
+
+def test_the_stop_path_silences_a_fused_stop_partial_at_once(matcher) -> None:
+    path = StopPath(grammar(), matcher=matcher, fusion=FUSION)
+    partial = Hypothesis("stock", False, 0.0, 0.4, stop_probability=0.81)
+    out = path.results([partial], 10.0, 0.4)
+    assert out[0] == Silence(pain=False, text="stock", partial=True)
+    # No final comes (the engine rejected it): the stop stands after confirm_s.
+    later = path.tick(10.0 + path.settings.confirm_s + 0.1)
+    hear = [d for d in later if isinstance(d, Hear)]
+    assert hear and hear[0].confirmed and hear[0].parse.intent == "Stop"
+
+
+def test_the_stop_path_uses_the_triggers_when_the_engine_gives_no_probability(matcher) -> None:
+    from voice.listen.asr.stop_detector import StopTrigger
+
+    path = StopPath(grammar(), matcher=matcher, fusion=FUSION)
+    path.trigger(StopTrigger(0.3, 0.7), 10.0, speaking=False)
+    out = path.results([final("stuff", None)], 10.3, 1.0)
+    assert any(isinstance(d, Silence) for d in out)
+    path2 = StopPath(grammar(), matcher=matcher, fusion=FUSION)
+    assert not any(isinstance(d, Silence) for d in path2.results([final("stuff", None)], 10, 1))
