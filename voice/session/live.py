@@ -393,7 +393,7 @@ class Listener:
         # Under the coach's voice the endpointer may never end the utterance, and
         # a whole-phrase grammar gives no partial for a long one: cut it, but not
         # while a word is being heard.
-        if self.path.should_cut(self.hearing.utterance_s, now):
+        if not self.hearing.cuts_itself and self.path.should_cut(self.hearing.utterance_s, now):
             self._do(self.path.results(self.hearing.finish(), now, self.audio_s, cut=True))
             self._reset_recognizer(detector=False)
 

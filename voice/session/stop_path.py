@@ -200,6 +200,9 @@ class Result(Protocol):
     @property
     def stop_probability(self) -> float | None: ...
 
+    @property
+    def dropped_text(self) -> str: ...
+
 
 class Trigger(Protocol):
     """A stop-model trigger (`voice.listen.asr.stop_detector.StopTrigger`)."""
@@ -359,11 +362,13 @@ class StopPath:
 
         `cut`: the results of an utterance cut for length: only stop or pain counts.
         """
-        if cut:
-            hyps = [h for h in hyps if self._verdict(h).safety]
+        # From an utterance cut for length (here or by the engine) only stop or pain counts.
+        hyps = [h for h in hyps if not (cut or getattr(h, "cut", False)) or self._verdict(h).safety]
         out: list[Decision] = []
         for hyp in hyps:
             text = hyp.text.strip()
+            if not text and self._dropped_stop(hyp):
+                text = hyp.dropped_text.strip()
             if not text:
                 if hyp.final:
                     if getattr(hyp, "rejected", ""):
@@ -379,6 +384,14 @@ class StopPath:
                 continue
             out += self._final(hyp, text, now, audio_s)
         return out
+
+    def _dropped_stop(self, hyp: Result) -> bool:
+        """The engine dropped a stop or pain phrase as doubtful, and the stop model fired."""
+        dropped = getattr(hyp, "dropped_text", "")
+        probability = getattr(hyp, "stop_probability", None)
+        if not dropped or probability is None or probability < self.fusion.model_probability:
+            return False
+        return self.grammar.spot_safety(dropped) is not None
 
     def tick(self, now: float) -> list[Decision]:
         """Time passes: a duck with no stop is released; a partial with no final is confirmed."""
@@ -410,7 +423,7 @@ class StopPath:
         if spot is None:
             # An open-vocabulary partial ("stock", while the stop model fired) is
             # weighed as a final would be; a command in it waits for the final.
-            fused = self._verdict(hyp)
+            fused = self._verdict(hyp, text)
             if not fused.safety or fused.parse is None:
                 return [], False
             spot = fused.parse
@@ -428,7 +441,7 @@ class StopPath:
         return out, False
 
     def _final(self, hyp: Result, text: str, now: float, audio_s: float) -> list[Decision]:
-        verdict = self._verdict(hyp)
+        verdict = self._verdict(hyp, text)
         self._triggers.clear()
         start, end = self._span(hyp, now, audio_s)
         reason = self._echo(text, start, end, verdict.safety)
@@ -451,7 +464,7 @@ class StopPath:
             out.append(Release())
         return out
 
-    def _verdict(self, hyp: Result) -> Verdict:
+    def _verdict(self, hyp: Result, text: str | None = None) -> Verdict:
         """Is this result a stop, a pain stop, another command, or nothing? (`verdict`)
 
         The stop model's probability is the engine's own reading over the
@@ -460,7 +473,8 @@ class StopPath:
         probability = getattr(hyp, "stop_probability", None)
         if probability is None and self._triggers:
             probability = max(t.probability for t in self._triggers)
-        return verdict(hyp.text, probability, self.grammar, self.matcher, self.fusion)
+        heard = hyp.text if text is None else text
+        return verdict(heard, probability, self.grammar, self.matcher, self.fusion)
 
     def _confirm(self) -> list[Decision]:
         """A stop/pain partial silenced the coach and no final said otherwise: act on it.

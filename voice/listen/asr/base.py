@@ -75,6 +75,13 @@ class Hypothesis:
     stop_probability: float | None = None
     """0..1, the stop model's highest probability over the utterance's audio, for the
     stop fusion; None when the engine was not given the stop model's scores."""
+    dropped_text: str = ""
+    """With `rejected`: the text the engine dropped. For the stop fusion only: a
+    dropped "stop" while the stop model fired is still a stop."""
+    cut: bool = False
+    """The engine ended the utterance at its length limit, not at a pause: only a stop
+    or pain counts from it (over seconds of the coach's own voice, whole commands
+    turn up)."""
     decode_s: float = field(default=0.0, compare=False)
     """Seconds of processing after the utterance's audio was complete (Whisper
     transcribes whole utterances); 0.0 for streaming engines."""

@@ -69,8 +69,10 @@ class WhisperSettings:
     preroll_s: float = 0.3
     """Seconds before the detected start also transcribed: the VAD misses weak
     onsets such as the "s" of "stop"."""
-    max_utterance_s: float = 8.0
-    """Seconds after which an utterance is cut and transcribed as it is."""
+    max_utterance_s: float = 4.0
+    """Seconds after which an utterance is cut and transcribed as it is: under the
+    coach's own voice the detector may hear speech for as long as the coach talks,
+    and a stop the stop model missed must not wait for the coach's next pause."""
     min_speech_s: float = 0.12
     """Utterances with less speech than this are noise: no transcription."""
     no_speech_max: float = 0.6
@@ -102,12 +104,16 @@ class _Job:
     """0..1, the stop model's highest probability over the utterance (None: not given)."""
     ident: int
     """Submission order; results are reported in this order."""
+    cut: bool
+    """Ended at the length limit, not at a pause."""
 
 
 class WhisperRecognizer:
     """Endpointed Whisper transcription behind the `Recognizer` protocol."""
 
     name = "whisper"
+    cuts_itself = True
+    """It ends over-long utterances itself (`max_utterance_s`), without blocking."""
 
     def __init__(
         self, model_dir: Path, phrases: list[str], settings: WhisperSettings | None = None
@@ -255,36 +261,37 @@ class WhisperRecognizer:
         quiet_s = self._quiet_frames * self._vad.frame_length
         if quiet_s >= self.settings.early_start_s and self._early is None and self._enough_speech:
             self._early = self._submit(final=True, release=False)
-        if (
-            quiet_s >= self.settings.end_silence_s
-            or self.utterance_s >= self.settings.max_utterance_s
-        ):
+        if quiet_s >= self.settings.end_silence_s:
             self._end_utt()
+        elif self.utterance_s >= self.settings.max_utterance_s:
+            self._end_utt(cut=True)
 
     @property
     def _enough_speech(self) -> bool:
         return self._speech_frames * self._vad.frame_length >= self.settings.min_speech_s
 
-    def _end_utt(self) -> None:
+    def _end_utt(self, cut: bool = False) -> None:
         if self._early is not None:
             self._released.add(self._early)  # only quiet came after it: it is the final
             self._early = None
         elif self._enough_speech:
-            self._submit(final=True)
+            self._submit(final=True, cut=cut)
         self._in_utt = False
         self._utt = bytearray()
         self._utt_samples = 0
         self._speech_run = 0
         self._peeked = False
 
-    def _submit(self, final: bool, release: bool = True) -> int:
+    def _submit(self, final: bool, release: bool = True, cut: bool = False) -> int:
         """Queue the utterance so far for transcription; its id. `release`: report the
-        result as soon as it comes (else only once `_released` names it)."""
+        result as soon as it comes (else only once `_released` names it); `cut`: ended
+        at the length limit."""
         audio = np.frombuffer(bytes(self._utt), dtype="<i2").astype(np.float32) / 32768.0
         start, end = self._utt_start_s, self._time_s
         ident, self._next_ident = self._next_ident, self._next_ident + 1
         probability = self._stop_probability(start, end)
-        self._jobs.put(_Job(audio, start, end, final, self._generation, probability, ident))
+        job = _Job(audio, start, end, final, self._generation, probability, ident, cut)
+        self._jobs.put(job)
         if release:
             self._released.add(ident)
         return ident
@@ -360,10 +367,10 @@ class WhisperRecognizer:
             return Hypothesis(
                 "", job.final, job.start_s, job.end_s,
                 rejected=f"no speech {no_speech:.2f}: {text}", source="whisper",
-                stop_probability=job.stop_probability,
+                stop_probability=job.stop_probability, dropped_text=text,
             )  # fmt: skip
         return Hypothesis(
             text, job.final, job.start_s, job.end_s,
             confidence=min(1.0, math.exp(logprob)), source="whisper",
-            stop_probability=job.stop_probability,
+            stop_probability=job.stop_probability, cut=job.cut,
         )  # fmt: skip
