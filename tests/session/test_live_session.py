@@ -245,8 +245,8 @@ def test_spoken_session_end_to_end(live_audio: VirtualAudio, tmp_path: Path, eng
 def test_own_voice_looped_into_the_mic_does_not_stop_but_the_user_does(
     live_audio: VirtualAudio, tmp_path: Path
 ) -> None:
-    """The precautions ("Stop at once if you feel sharp or burning pain.") looped back
-    from the speaker into the mic trigger no stop; the user's "stop" over them does.
+    """The precautions ("If anything hurts while you do this, stop at once, ...") looped
+    back from the speaker into the mic trigger no stop; the user's "stop" over them does.
 
     Runs the session in this process so the set-up ("no", "read precautions") can
     be typed: over the looped-back voice pocketsphinx mishears spoken set-up
@@ -259,8 +259,8 @@ def test_own_voice_looped_into_the_mic_does_not_stop_but_the_user_does(
         assert session.wait_for(_state("screening"), 30)
         session.type("no")
         session.type("read precautions")
-        assert session.wait_for(_is_say("Stop at once"), 10)
-        # About 18 s into the reading: past "Stop at once if you feel ... pain."
+        assert session.wait_for(_is_say("If anything hurts while you do this, stop at once"), 10)
+        # About 18 s into the reading: past "... stop at once, above all with ... pain."
         time.sleep(18.0)
         self_stops = [e for e in session.events() if e["event"] in ("stop", "pain")]
         assert self_stops == [], self_stops
