@@ -79,6 +79,9 @@ class WhisperSettings:
     """Whisper's own no-speech probability above which its text is dropped..."""
     no_speech_logprob: float = -1.0
     """...when its mean token log-probability is also below this."""
+    stop_model_lag_s: float = 0.4
+    """Seconds after an utterance's end in which the stop model's scores still count
+    for it (a speculative final is cut before the model has peaked)."""
     peek_probability: float = 0.5
     """Stop-model probability at which the utterance so far is transcribed at once
     (`peek`), so a stop is confirmed before the breath ends."""
@@ -100,8 +103,6 @@ class _Job:
     final: bool
     generation: int
     """The `reset` count when it was cut: results of audio from before a reset are dropped."""
-    stop_probability: float | None
-    """0..1, the stop model's highest probability over the utterance (None: not given)."""
     ident: int
     """Submission order; results are reported in this order."""
     cut: bool
@@ -218,9 +219,12 @@ class WhisperRecognizer:
                 self.peek()
 
     def _stop_probability(self, start_s: float, end_s: float) -> float | None:
+        """The stop model's highest probability over the utterance, read when its result
+        is reported: the model peaks up to a few hundred ms after the word ends."""
         if not self._stop_scores:
             return None
-        inside = [p for t, p in self._stop_scores if start_s - 0.1 <= t <= end_s + 0.1]
+        late = self.settings.stop_model_lag_s
+        inside = [p for t, p in self._stop_scores if start_s - 0.1 <= t <= end_s + late]
         return max(inside, default=0.0)
 
     def close(self) -> None:
@@ -289,8 +293,7 @@ class WhisperRecognizer:
         audio = np.frombuffer(bytes(self._utt), dtype="<i2").astype(np.float32) / 32768.0
         start, end = self._utt_start_s, self._time_s
         ident, self._next_ident = self._next_ident, self._next_ident + 1
-        probability = self._stop_probability(start, end)
-        job = _Job(audio, start, end, final, self._generation, probability, ident, cut)
+        job = _Job(audio, start, end, final, self._generation, ident, cut)
         self._jobs.put(job)
         if release:
             self._released.add(ident)
@@ -310,7 +313,9 @@ class WhisperRecognizer:
         for ident in sorted(self._held):
             if ident in self._released:
                 self._released.discard(ident)
-                out.append(self._held.pop(ident))
+                hyp = self._held.pop(ident)
+                probability = self._stop_probability(hyp.start_s, hyp.end_s)
+                out.append(replace(hyp, stop_probability=probability))
         return out
 
     # ----- transcription (worker thread) -----
@@ -332,9 +337,8 @@ class WhisperRecognizer:
                 _log.warning("whisper failed on an utterance: %s", error)
                 if job is not None:
                     failed = Hypothesis(
-                        "", job.final, job.start_s, job.end_s, rejected=f"error: {error}",
-                        stop_probability=job.stop_probability,
-                    )  # fmt: skip
+                        "", job.final, job.start_s, job.end_s, rejected=f"error: {error}"
+                    )
                     self._results.put((job.ident, failed))
             finally:
                 self._jobs.task_done()
@@ -367,10 +371,10 @@ class WhisperRecognizer:
             return Hypothesis(
                 "", job.final, job.start_s, job.end_s,
                 rejected=f"no speech {no_speech:.2f}: {text}", source="whisper",
-                stop_probability=job.stop_probability, dropped_text=text,
+                dropped_text=text,
             )  # fmt: skip
         return Hypothesis(
             text, job.final, job.start_s, job.end_s,
             confidence=min(1.0, math.exp(logprob)), source="whisper",
-            stop_probability=job.stop_probability, cut=job.cut,
+            cut=job.cut,
         )  # fmt: skip
