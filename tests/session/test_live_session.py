@@ -242,8 +242,9 @@ def test_spoken_session_end_to_end(live_audio: VirtualAudio, tmp_path: Path, eng
 
 @pytest.mark.audio
 @pytest.mark.slow
+@pytest.mark.parametrize("engine", ["pocketsphinx", "whisper"])
 def test_own_voice_looped_into_the_mic_does_not_stop_but_the_user_does(
-    live_audio: VirtualAudio, tmp_path: Path
+    live_audio: VirtualAudio, tmp_path: Path, engine: str
 ) -> None:
     """The precautions ("If anything hurts while you do this, stop at once, ...") looped
     back from the speaker into the mic trigger no stop; the user's "stop" over them does.
@@ -252,8 +253,10 @@ def test_own_voice_looped_into_the_mic_does_not_stop_but_the_user_does(
     be typed: over the looped-back voice pocketsphinx mishears spoken set-up
     commands too often for a scripted test, and they are not what is tested.
     """
+    if engine == "whisper" and importlib.util.find_spec("faster_whisper") is None:
+        pytest.skip('faster-whisper is not installed (pip install ".[whisper]")')
     loop = load_echo_loopback(live_audio)
-    session = InProcessSession(tmp_path)
+    session = InProcessSession(tmp_path, engine=engine)
     try:
         session.start()
         assert session.wait_for(_state("screening"), 30)
