@@ -155,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"self-triggered stops: {self_stops} in {readings} precaution readings (target 0)")
     print(f"cpu: {cpu:.1f} % of one core (target <= {CPU_PCT})")
     print(f"rss: {rss:.0f} MB peak (target <= {RSS_MB})")
+    if bench.ended:
+        print(f"WARNING: the session ended early, {bench.ended}: the figures are incomplete")
     p95 = percentile(stop.latencies, 95)
     print(f"stop_latency_p95_ms={round(p95) if p95 == p95 else -1}")
     return 0
@@ -206,6 +208,8 @@ class Bench:
         self.work = work
         self.asked_engine = engine
         self.engine = "?"
+        self.ended: str | None = None
+        """Set when the session ended before the benchmark did: where, and what it heard last."""
         """The engine that runs (the recognizer's name), known once the session started."""
         self.clips = work / "clips"
         self.recorder = Recorder(audio, work / "rec")
@@ -258,6 +262,9 @@ class Bench:
         label = "pain" if pain else "stop"
         result.tries = n
         for i in range(n):
+            if self._session_ended(f"before {label} try {i + 1} of {n}"):
+                result.tries = i
+                break
             s.type("read precautions")
             time.sleep(random.uniform(1.5, 3.5))
             since = len(s.events())
@@ -292,6 +299,9 @@ class Bench:
         s.type("start the foam roller")
         s.type("yes")  # the coach may ask to confirm (cool-down)
         for i in range(n):
+            if self._session_ended(f"before command try {i + 1} of {n}"):
+                result.tries = i
+                break
             s.wait_quiet()
             since = len(s.events())
             clip = clips[i % len(clips)]
@@ -320,6 +330,18 @@ class Bench:
         s.wait_quiet()
         return result
 
+    def _session_ended(self, where: str) -> bool:
+        """True (and `ended` set) when the session thread is gone, e.g. a heard "end session"."""
+        assert self.session is not None
+        s = self.session
+        if s.thread.is_alive():
+            return False
+        if self.ended is None:  # the first place that found it
+            heard = [e.get("text") for e in s.events() if e["event"] == "heard"][-5:]
+            self.ended = f"{where} (last heard: {heard}; error: {s.error!r})"
+            print(f"  the session ended: {self.ended}", flush=True)
+        return True
+
     def _back_to_step(self, since: int) -> bool:
         """After a try acted on as another intent: stop, "no", resume; False if not in a step.
 
@@ -344,7 +366,9 @@ class Bench:
         module = load_echo_loopback(self.audio)
         count = 0
         try:
-            for _ in range(n):
+            for i in range(n):
+                if self._session_ended(f"before precaution reading {i + 1} of {n}"):
+                    return count, i
                 since = len(s.events())
                 s.type("read precautions")
                 time.sleep(1.0)
