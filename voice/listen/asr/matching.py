@@ -120,6 +120,9 @@ class MatchSettings:
     phone already turns "no" into "go"."""
     short_phones: int = 3
     """Phones in a sentence at or below which `min_score_short` applies."""
+    strict: tuple[tuple[str, float], ...] = (("EndSession", 0.8),)
+    """(intent, similarity) for intents whose near misses must be nearer: ending the
+    session on "and passion" (heard in the live benchmark) costs the user the session."""
 
 
 def collapse_repeats(words: list[str], longest: int = 3) -> list[str]:
@@ -247,6 +250,7 @@ class GrammarMatcher:
             return None
         score, entry = best
         needed = self.settings.min_score_short if entry.short else self.settings.min_score
+        needed = max(needed, dict(self.settings.strict).get(entry.intent, 0.0))
         return Match(entry.intent, entry.sentence, score, False) if score >= needed else None
 
     def similarity(self, text: str, sentence: str) -> float:
