@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import functools
-import http.server
-import threading
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support.loopback import serve
 from voice.commands import model as model_command
 from voice.errors import BadInput, MissingRequirement
 from voice.listen.asr import models
@@ -31,24 +29,12 @@ def build_archive(folder: Path, name: str = NAME, valid: bool = True) -> Path:
     return archive
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     root = tmp_path / "www"
     root.mkdir()
-    handler = functools.partial(QuietHandler, directory=str(root))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/models/", root
-    finally:
-        httpd.shutdown()
-        thread.join(timeout=5)
+    with serve(root) as url:
+        yield url + "models/", root
 
 
 @pytest.fixture

@@ -3,18 +3,16 @@ the download against a loopback server, and failures that must not end listening
 
 from __future__ import annotations
 
-import functools
-import http.server
 import importlib.util
 import os
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support.asr_helpers import feed, vendored_clips
+from tests.support.loopback import serve
 from voice.errors import BadInput
 from voice.listen.asr import whisper_model
 from voice.listen.asr.base import Hypothesis, Recognizer
@@ -123,24 +121,12 @@ def test_audio_from_before_a_reset_gives_no_result(recognizer: Recognizer) -> No
 # ----- the download, against a loopback server serving the real files -----
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     root = tmp_path / "www"
     root.mkdir()
-    handler = functools.partial(QuietHandler, directory=str(root))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/tiny/", root
-    finally:
-        httpd.shutdown()
-        thread.join(timeout=5)
+    with serve(root) as url:
+        yield url + "tiny/", root
 
 
 def publish(root: Path, damaged: bool = False) -> None:
