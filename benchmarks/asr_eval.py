@@ -263,9 +263,11 @@ def report_human(rows: list[tuple[Clip, Outcome]], decoded: list[Decoded]) -> fl
     wrong = Counter(f"{c.label}->{o.intent}" for c, o in negatives if o.intent)
     commands = sum(o.intent is not None for _, o in negatives)
     print(f"any command from a clip without one: {pct(commands, len(negatives))}", dict(wrong))
+    by_name = {d.clip.name: d for d in decoded}  # `rows` are in fold order
     missed = Counter(
-        " ".join(h.text for h in d.results if h.final) or "(nothing)"
-        for d, (c, o) in zip(decoded, rows, strict=True)
+        " ".join(h.text or h.dropped_text for h in by_name[c.name].results if h.final)
+        or "(nothing)"
+        for c, o in rows
         if c.label == "stop" and not o.stopped
     )
     print("  stops missed, heard as:", dict(missed))
