@@ -54,6 +54,15 @@ class WhisperSettings:
     """Seconds of audio context the encoder sees (Whisper pads to 30 s)."""
     max_tokens: int = 24
     """Tokens per transcript: the longest command is a dozen."""
+    prompt: str = (
+        "Stop. Pain. Ouch. Pause. Resume. Next. Skip. Repeat. Ready. Now. Yes. No. Slower. "
+        "Faster. Louder. Quieter. Softer. Help. Status. List routines. Read precautions. "
+        "End session. Start rotation. Foam roller. Bed edge stretch."
+    )
+    """Text given as what came before, so the commands' words are the likely spellings.
+    Measured (human-full, espeak-ng commands): right intent clean 74 -> 81%, at 10 dB
+    52 -> 64%; stop 141 -> 142 of 143, no 135 -> 137 of 147; other words taken for a
+    command 16 -> 21 of 1,259. "" for none."""
     vad_mode: int = 3
     """pocketsphinx VAD aggressiveness, 0 (loose) to 3 (strict). Strict calls the end
     of a word sooner: end of speech -> final p95 0.67 s (loose), 0.52 s (2), 0.47 s
@@ -134,8 +143,11 @@ class WhisperRecognizer:
             task="transcribe",
             language="en",
         )
-        prompt = list(self._tokenizer.sot_sequence)
-        self._prompt = [*prompt, self._tokenizer.no_timestamps]
+        prompt = [*self._tokenizer.sot_sequence, self._tokenizer.no_timestamps]
+        if self.settings.prompt:
+            words = self._tokenizer.encode(" " + self.settings.prompt.strip())
+            prompt = [self._tokenizer.sot_prev, *words, *prompt]
+        self._prompt = prompt
         self._vad_type = Vad
         self.set_phrases(phrases)
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
@@ -356,7 +368,7 @@ class WhisperRecognizer:
             batch,
             [self._prompt],
             beam_size=1,
-            max_length=s.max_tokens,
+            max_length=len(self._prompt) + s.max_tokens,  # counts the prompt too
             return_scores=True,
             return_no_speech_prob=True,
             suppress_blank=True,
