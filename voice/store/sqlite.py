@@ -55,7 +55,6 @@ __all__ = [
     "SqliteStore",
     "StoreError",
     "default_data_dir",
-    "next_day_start",
     "open_store",
     "resolve_data_dir",
 ]
@@ -118,10 +117,6 @@ def open_store(
     return SqliteStore(
         folder / DATABASE_NAME, tz=tz, frequency_limit_per_day=frequency_limit_per_day
     )
-
-
-next_day_start = next_local_midnight
-"""Epoch seconds of the next local midnight after `now` (the pain lock's own function)."""
 
 
 # ----- the file -----
@@ -443,7 +438,7 @@ class SqliteStore:
             " WHERE outcome = ? AND ended_at > ?",
             (day_ago, Outcome.PAIN.value, day_ago),
         ):
-            extend(region, next_day_start(at, self.tz))
+            extend(region, next_local_midnight(at, self.tz))
         return locks
 
     def _runs_since(self, since: float) -> dict[str, int]:
