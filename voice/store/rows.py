@@ -4,6 +4,8 @@ and reported by `voice.store.history`.
 A row is a record of `voice.coach.memory` as stored: with its id, the session it
 happened in, and the ends a killed session never wrote left as None (a run's
 `ended_at`, `outcome`). Times are epoch seconds.
+Rows are not the records: a record is one event as it happens, a row is what is
+stored (ids, a run's start and end in one row, a stop's region looked up).
 """
 
 from __future__ import annotations
