@@ -2,7 +2,7 @@
 
 The dialogue manager is pure: it reads a `SafetyMemory` snapshot taken when the
 session starts and emits `Record` events; the runtime hands those to a `Store`
-(in memory here, SQLite in `voice.store.sqlite`). Times are epoch seconds.
+(SQLite, `voice.store.sqlite`; the protocol is here). Times are epoch seconds.
 Records are events, not the store's rows (`voice.store.rows`: ids, optional ends).
 """
 
