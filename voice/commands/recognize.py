@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from voice.audio import SAMPLE_RATE
 from voice.errors import BadInput
 from voice.listen.asr.base import Engine, Hypothesis, Recognizer
 
@@ -54,8 +55,8 @@ def recognize_pcm(recognizer: Recognizer, pcm: bytes) -> FileResult:
     """Feed a whole 16 kHz mono recording in live-sized blocks; collect the results."""
     started = time.perf_counter()
     recognizer.reset()
-    block = int(BLOCK_S * 16000) * 2
-    pcm = pcm + b"\0" * (int(TAIL_SILENCE_S * 16000) * 2)
+    block = int(BLOCK_S * SAMPLE_RATE) * 2
+    pcm = pcm + b"\0" * (int(TAIL_SILENCE_S * SAMPLE_RATE) * 2)
     results: list[Hypothesis] = []
     for offset in range(0, len(pcm), block):
         results.extend(recognizer.accept(pcm[offset : offset + block]))
