@@ -142,3 +142,9 @@ def test_a_stop_the_engine_dropped_as_doubtful_stands_when_the_stop_model_fired(
     )  # fmt: skip
     out = StopPath(grammar(), matcher=matcher, fusion=FUSION).results([dropped_other], 10.0, 1.0)
     assert not any(isinstance(d, Hear) for d in out)
+
+
+def test_a_grammar_engines_partial_prefix_is_not_fused_into_a_stop(matcher) -> None:
+    """pocketsphinx's partial "start" (of "start rotation") carries no stop-model reading."""
+    path = StopPath(grammar(), matcher=matcher, fusion=FUSION)
+    assert path.results([Hypothesis("start", False, 0.0, 0.3)], 10.0, 0.3) == []

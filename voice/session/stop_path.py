@@ -421,8 +421,12 @@ class StopPath:
         self._last_partial_at = now
         spot = self.grammar.spot_safety(text)
         if spot is None:
-            # An open-vocabulary partial ("stock", while the stop model fired) is
-            # weighed as a final would be; a command in it waits for the final.
+            # An open-vocabulary partial ("stock", while the stop model fired: Whisper's
+            # peek carries the model's reading) is weighed as a final would be; a
+            # grammar engine's partial is a prefix ("start" of "start rotation") and
+            # only a stop phrase spotted in it counts, as before the fusion.
+            if getattr(hyp, "stop_probability", None) is None:
+                return [], False
             fused = self._verdict(hyp, text)
             if not fused.safety or fused.parse is None:
                 return [], False
