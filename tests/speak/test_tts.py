@@ -96,3 +96,24 @@ def test_say_command_writes_wav(tmp_path):
     data, rate = read_wav_mono(out)
     assert 0.5 < len(data) / rate < 3.0
     assert float(np.sqrt(np.mean(data**2))) > 0.01
+
+
+def test_a_silent_rendering_is_rendered_again(synth, monkeypatch):
+    from voice.speak.tts import Pcm, SynthesisError
+
+    real = synth._render_once
+    calls = []
+
+    def silent_first(spoken, rate):
+        calls.append(spoken)
+        if len(calls) == 1:
+            return Pcm(np.zeros(0, dtype=np.int16), 22050)
+        return real(spoken, rate)
+
+    monkeypatch.setattr(synth, "_render_once", silent_first)
+    pcm = synth.synthesize("Lower your arms toward the floor now please")
+    assert len(calls) == 2 and pcm.duration_s > 1.0
+
+    monkeypatch.setattr(synth, "_render_once", lambda s, r: Pcm(np.zeros(0, np.int16), 22050))
+    with pytest.raises(SynthesisError, match="only silence"):
+        synth.synthesize("Come back up slowly and rest a moment")

@@ -230,15 +230,17 @@ class Synthesizer:
         self.cache_hits = 0
         self.cache_misses = 0
         self._cache: OrderedDict[tuple[str, str | None, int], Pcm] = OrderedDict()
-        self._engine: Any = _new_engine(self.driver)
         self._done = threading.Event()
         self._errors: list[BaseException] = []
         done, errors = self._done, self._errors  # no reference to self: no cycle, prompt close
-        self._engine.connect("finished-utterance", lambda **_kw: done.set())
-        self._engine.connect("error", lambda exception=None, **_kw: errors.append(exception))
         self._voice_set: str | None = None
         self._rate_set: int | None = None
         with _ESPEAK_LOCK:
+            # building an espeak driver re-points the process-wide callback and
+            # resets rate and voice: never while another synthesizer renders
+            self._engine: Any = _new_engine(self.driver)
+            self._engine.connect("finished-utterance", lambda **_kw: done.set())
+            self._engine.connect("error", lambda exception=None, **_kw: errors.append(exception))
             _espeak_user[0] = id(self)
             default = self._engine.getProperty("voice")
             self.voice: str | None = self.settings.voice or (str(default) if default else None)
@@ -246,6 +248,7 @@ class Synthesizer:
             if self.settings.voice:
                 known = {str(v.id).lower() for v in self._engine.getProperty("voices")}
                 if self.settings.voice.lower() not in known:
+                    self._unhook_espeak()
                     raise BadInput(
                         f"unknown voice '{self.settings.voice}': `backcoach voices` lists "
                         "the installed ones"
@@ -312,16 +315,19 @@ class Synthesizer:
         """Release the engine and the temporary folder."""
         if self._engine is not None:
             with _ESPEAK_LOCK:
-                # The espeak driver's destructor clears the process-wide synthesis
-                # callback, at whatever moment the garbage collector runs it (the
-                # engine sits in a reference cycle) - possibly in the middle of
-                # another synthesizer's rendering. Unhook it here, under the lock.
-                proxy = getattr(self._engine, "proxy", None)
-                if self.driver == "espeak" and proxy is not None:
-                    proxy._driver = None
-                    _espeak_user[0] = 0
+                self._unhook_espeak()
                 self._engine = None
         shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def _unhook_espeak(self) -> None:
+        # The espeak driver's destructor clears the process-wide synthesis
+        # callback, at whatever moment the garbage collector runs it (the engine
+        # sits in a reference cycle) - possibly in the middle of another
+        # synthesizer's rendering. Unhook it now; the caller holds the lock.
+        proxy = getattr(self._engine, "proxy", None)
+        if self.driver == "espeak" and proxy is not None:
+            proxy._driver = None
+            _espeak_user[0] = 0
 
     def __enter__(self) -> Synthesizer:
         return self
@@ -341,6 +347,20 @@ class Synthesizer:
             ) from error
 
     def _render(self, spoken: str, rate: int) -> Pcm:
+        pcm = self._render_once(spoken, rate)
+        if pcm.samples.size == 0 and any(ch.isalnum() for ch in spoken):
+            # Seen once in CI under load: espeak-ng reported the message finished
+            # with no audio. A silent instruction is a dropped instruction, so
+            # rebind everything and render again; a second silence is an error.
+            log.warning("TTS returned silence for %r; rendering again", spoken)
+            with _ESPEAK_LOCK:
+                _espeak_user[0] = 0
+            pcm = self._render_once(spoken, rate)
+            if pcm.samples.size == 0:
+                raise SynthesisError(f"TTS produced only silence for {spoken!r}")
+        return pcm
+
+    def _render_once(self, spoken: str, rate: int) -> Pcm:
         if self._engine is None:
             raise SynthesisError("the synthesizer is closed")
         self._count += 1
