@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import wave
 
 import pytest
 
@@ -112,3 +113,91 @@ def test_wrong_language_model_is_refused_with_exit_2(capsys) -> None:
     )
     assert code == 2
     assert "not an English model" in capsys.readouterr().err
+
+
+def _write_wav(path, frames: bytes, rate: int = 16000) -> None:
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(frames)
+
+
+def _clip_frames(label: str) -> bytes:
+    with wave.open(str(human_clips(label)[0])) as wav:
+        assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (1, 2, 16000)
+        return wav.readframes(wav.getnframes())
+
+
+def _truncated_stop(tmp_path) -> tuple[str, int, int]:
+    """A WAV of "stop" + 1 s of silence, cut 0.7 s before the end its header promises."""
+    path = tmp_path / "cut.wav"
+    _write_wav(path, _clip_frames("stop") + b"\0" * 32000)
+    promised = (path.stat().st_size - 44) // 2
+    present = promised - 11200
+    with path.open("r+b") as file:  # the header still promises every frame
+        file.truncate(44 + 2 * present)
+    return str(path), present, promised
+
+
+def test_a_truncated_file_is_recognized_with_a_warning_in_its_json_line(capsys, tmp_path) -> None:
+    cut, present, promised = _truncated_stop(tmp_path)
+    yes = str(human_clips("yes")[0])
+    code, lines, _ = run(capsys, cut, yes, "--json", "--engine", "pocketsphinx")
+    assert code == 2  # input to fix, as for an unreadable file
+    assert [line["file"] for line in lines] == [cut, yes]
+    assert lines[0]["intent"] == "Stop"  # the audio that is there is still heard
+    warning = lines[0]["warning"]
+    assert warning.startswith("truncated:")
+    assert f"only {present} of the {promised} frames its header promises" in warning
+    assert "warning" not in lines[1] and lines[1]["intent"] == "Yes"
+
+
+def test_a_truncated_file_is_one_line_on_stderr_without_json(capsys, tmp_path) -> None:
+    cut, present, promised = _truncated_stop(tmp_path)
+    parser = argparse.ArgumentParser()
+    recognize.register(parser.add_subparsers())
+    code = recognize.run(parser.parse_args(["recognize", cut, "--engine", "pocketsphinx"]))
+    captured = capsys.readouterr()
+    assert code == 2
+    assert f"{cut}: " in captured.out and "[Stop]" in captured.out
+    problems = [line for line in captured.err.splitlines() if cut in line]
+    assert problems == [
+        f"backcoach: {cut}: truncated: only {present} of the {promised} frames its header "
+        f"promises are in the file ({present / 16000:.2f} of {promised / 16000:.2f} s); "
+        "recognized those"
+    ]
+
+
+def test_a_wav_with_no_frames_is_reported_as_no_audio(capsys, tmp_path) -> None:
+    empty = tmp_path / "empty.wav"
+    _write_wav(empty, b"")
+    yes = str(human_clips("yes")[0])
+    code, lines, err = run(capsys, str(empty), yes, "--json", "--engine", "pocketsphinx")
+    assert code == 2
+    assert [line["file"] for line in lines] == [str(empty), yes]
+    assert lines[0]["error"].startswith("no audio")
+    assert lines[0]["text"] == "" and lines[0]["intent"] is None
+    assert lines[1]["intent"] == "Yes"
+    assert "1 of 2 files held no audio" in err
+
+    parser = argparse.ArgumentParser()
+    recognize.register(parser.add_subparsers())
+    code = recognize.run(parser.parse_args(["recognize", str(empty), "--engine", "pocketsphinx"]))
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == ""
+    assert f"backcoach: {empty}: no audio: the WAV file holds 0 frames" in captured.err
+
+
+@pytest.mark.parametrize("content", ["hi", "these are my notes, not a recording\n"])
+def test_a_text_file_gets_the_real_reason_and_a_sox_command(capsys, tmp_path, content) -> None:
+    notes = tmp_path / "notes.wav"
+    notes.write_text(content)
+    code, lines, err = run(capsys, str(notes), "--json", "--engine", "pocketsphinx")
+    assert code == 2 and lines == []
+    assert (
+        f"{notes}: not a PCM WAV file: the file does not start with a RIFF header "
+        "(it looks like a text file)" in err
+    )
+    assert f"sox {notes} -r 16000 -c 1 -b 16 out.wav" in err
+    assert "ffmpeg" not in err and "()" not in err

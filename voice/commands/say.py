@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import re
+import shlex
 from pathlib import Path
 from typing import Any
 
 from voice.errors import BadInput
+from voice.speak.tts import MAX_RATE_WPM, MIN_RATE_WPM
 
-__all__ = ["register", "run", "speak_lines"]
+__all__ = ["check_out", "rate_wpm", "register", "run", "speak_lines"]
 
 
 def register(subparsers: Any) -> None:
@@ -19,8 +22,48 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--out", type=Path, metavar="FILE.wav", help="write a WAV file instead")
     parser.add_argument("--output", metavar="DEVICE", help="output device number or name")
     parser.add_argument("--voice", help="voice id (see `backcoach voices`)")
-    parser.add_argument("--rate", type=int, metavar="WPM", help="speech rate, words per minute")
+    parser.add_argument(
+        "--rate",
+        type=rate_wpm,
+        metavar="WPM",
+        help=f"speech rate, words per minute ({MIN_RATE_WPM}-{MAX_RATE_WPM})",
+    )
     parser.set_defaults(func=run)
+
+
+def rate_wpm(value: str) -> int:
+    """`--rate` as parsed: whole words per minute within the range the coach speaks at.
+
+    Checked while parsing, so a typo fails with the usage line (exit 2) before
+    any speech is made; outside the range espeak-ng is either refused or gabbled.
+    """
+    allowed = f"give words per minute from {MIN_RATE_WPM} to {MAX_RATE_WPM}"
+    try:
+        rate = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number; {allowed}") from None
+    if not MIN_RATE_WPM <= rate <= MAX_RATE_WPM:
+        raise argparse.ArgumentTypeError(f"{rate} is out of range; {allowed}")
+    return rate
+
+
+def check_out(out: Path, text: str) -> None:
+    """BadInput unless `out` can become a WAV file, checked before any speech is made.
+
+    Folders are never created: a mistyped folder would silently receive the file.
+    """
+    if out.is_dir():
+        words = re.findall(r"[a-z0-9]+", text.lower())[:4]
+        example = out / f"{'-'.join(words) or 'speech'}.wav"  # named after what is said
+        raise BadInput(f"{out} is a folder; give a file name such as {example}")
+    folder = out.parent
+    if not folder.exists():
+        raise BadInput(
+            f"cannot write {out}: the folder {folder} does not exist; create it first "
+            f"(mkdir -p {shlex.quote(str(folder))}) or give --out a path in an existing folder"
+        )
+    if not folder.is_dir():
+        raise BadInput(f"cannot write {out}: {folder} is a file, not a folder")
 
 
 def speak_lines(
@@ -59,6 +102,8 @@ def speak_lines(
 def run(args: argparse.Namespace) -> int:
     if not args.text.strip():
         raise BadInput("nothing to say: TEXT is empty")
+    if args.out is not None:
+        check_out(args.out, args.text)
     output: str | int | Path | None = args.out
     if output is None and args.output is not None:
         output = int(args.output) if args.output.isdigit() else args.output

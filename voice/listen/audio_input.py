@@ -64,10 +64,38 @@ def read_wav(path: Path | str) -> tuple[np.ndarray, int]:
     except IsADirectoryError as error:
         raise BadInput(f"{path}: is a folder, not a WAV file") from error
     except (wave.Error, EOFError) as error:
-        raise BadInput(
-            f"{path}: not a PCM WAV file ({error}); convert it, e.g. "
-            f"ffmpeg -i {path.name} -ar 16000 -ac 1 out.wav"
-        ) from error
+        import shlex
+
+        # wave's own messages are terse, and empty for a file shorter than a header
+        # (a bare EOFError): look at the first bytes to say what the file is instead.
+        try:
+            with path.open("rb") as file:
+                head = file.read(12)
+        except OSError:
+            head = b""
+        magics = {b"ID3": "an MP3", b"\xff\xfb": "an MP3", b"OggS": "an Ogg", b"fLaC": "a FLAC"}
+        looks_like = next((kind for magic, kind in magics.items() if head.startswith(magic)), None)
+        if looks_like is None and head and all(32 <= b < 127 or b in b"\t\r\n" for b in head):
+            looks_like = "a text"
+        if not head:
+            reason = "the file is empty (0 bytes)"
+        elif not head.startswith(b"RIFF"):
+            reason = "the file does not start with a RIFF header"
+            if looks_like:
+                reason += f" (it looks like {looks_like} file)"
+        elif head[8:12] != b"WAVE":
+            reason = "the file is RIFF but not WAVE"
+        elif isinstance(error, EOFError):
+            reason = "the WAV header is cut short"
+        elif str(error).startswith("unknown format"):
+            reason = f"its samples are not integer PCM ({error})"  # float or extensible WAV
+        else:
+            reason = str(error) or "the WAV header is damaged"
+        convert = (
+            f"; if it is audio in another format, convert it with sox: "
+            f"sox {shlex.quote(str(path))} -r {SAMPLE_RATE} -c 1 -b 16 out.wav"
+        )
+        raise BadInput(f"{path}: not a PCM WAV file: {reason}{convert if head else ''}") from error
     except OSError as error:
         raise BadInput(f"{path}: cannot read ({error.strerror or error})") from error
     if rate <= 0 or channels <= 0:

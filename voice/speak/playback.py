@@ -34,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -133,6 +133,8 @@ class Player:
         self._stream_lock = threading.RLock()
         self._device_index: int | None = None
         self._wav: wave.Wave_write | None = None
+        self._wav_file: BinaryIO | None = None
+        """The file under `_wav`, opened by us: `Wave_write.close()` leaves it open."""
         self._closing = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_callback = 0.0
@@ -144,11 +146,26 @@ class Player:
     def open(self) -> Player:
         """Open the device (AudioDeviceError listing the devices if it is missing) or the file."""
         if self.wav_path is not None:
+            path = self.wav_path
+            # Folders are never created: a mistyped one would silently receive the file.
+            if path.is_dir():
+                raise AudioDeviceError(
+                    f"cannot write {path}: it is a folder",
+                    fix=f"give a file name such as {path / 'out.wav'}",
+                )
+            if not path.parent.exists():
+                raise AudioDeviceError(
+                    f"cannot write {path}: the folder {path.parent} does not exist",
+                    fix=f"create it first (mkdir -p {path.parent}) or write into an existing one",
+                )
             try:
-                self.wav_path.parent.mkdir(parents=True, exist_ok=True)
-                wav = wave.open(str(self.wav_path), "wb")  # noqa: SIM115 - closed in close()
+                # Opened here, not by wave.open(name): a Wave_write whose own open fails
+                # prints an "Exception ignored ... Wave_write" traceback when collected.
+                file = path.open("wb")
             except OSError as error:
-                raise AudioDeviceError(f"cannot write {self.wav_path}: {error}") from error
+                raise AudioDeviceError(f"cannot write {path}: {error.strerror or error}") from error
+            self._wav_file = file
+            wav = wave.open(file, "wb")  # noqa: SIM115 - both closed in close()
             wav.setnchannels(1)
             wav.setsampwidth(2)
             wav.setframerate(self.samplerate)
@@ -172,6 +189,9 @@ class Player:
         if self._wav is not None:
             self._wav.close()
             self._wav = None
+        if self._wav_file is not None:
+            self._wav_file.close()
+            self._wav_file = None
 
     def __enter__(self) -> Player:
         return self.open()
