@@ -303,7 +303,13 @@ def test_profile_show_and_reset(tmp_path: Path, capsys: pytest.CaptureFixture[st
 
 def test_profile_prints_store_notices(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     (tmp_path / DATABASE_NAME).write_bytes(b"not a database at all" * 50)
-    assert main(["profile", "show", "--data-dir", str(tmp_path)]) == 0
+    # `show` only reads: it reports the damage and leaves the file for a session.
+    assert main(["profile", "show", "--data-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "damaged" in err and "left as it is" in err
+    assert not list(tmp_path.glob("*.corrupt-*"))
+    # `reset` writes: it moves the file aside and says so.
+    assert main(["profile", "reset", "--data-dir", str(tmp_path)]) == 0
     err = capsys.readouterr().err
     assert "damaged" in err and ".corrupt-" in err
 

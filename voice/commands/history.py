@@ -73,13 +73,21 @@ def run(args: argparse.Namespace) -> int:
     if args.plot is not None:
         check_plot_path(args.plot)
         require_plotting()  # before any output, so a missing extra is the only message
-    store = open_store(args.data_dir)
+    # Read-only: never creates, migrates, chmods or moves the file; a damaged one
+    # raises StoreDamaged (exit 1) and is left for the next session to recover.
+    store = open_store(args.data_dir, read_only=True)
     try:
         for notice in store.notices:
             print(f"backcoach: {notice}", file=sys.stderr)
         history = store.history(time.time(), args.days)
     finally:
         store.close()
+    if not store.exists:
+        missing = f"No history yet: {store.path} does not exist; the first session creates it."
+        if not (args.json or args.csv):
+            print(missing)
+            return 0
+        print(f"backcoach: {missing}", file=sys.stderr)  # stdout stays a valid document
     if args.json:
         sys.stdout.write(history_to_json(history))
     elif args.csv:

@@ -62,11 +62,14 @@ def describe(store_path: Path, memory: SafetyMemory) -> str:
 def run(args: argparse.Namespace) -> int:
     from voice.store.sqlite import open_store
 
-    store = open_store(args.data_dir)
+    # `show` only reads: the file is opened read-only and never created or changed.
+    store = open_store(args.data_dir, read_only=args.action == "show")
     try:
         for notice in store.notices:
             print(f"backcoach: {notice}", file=sys.stderr)
-        if args.action == "reset":
+        if not store.exists:
+            print(f"No history yet: {store.path} does not exist; the first session creates it.")
+        elif args.action == "reset":
             removed = store.reset_profile()
             print(
                 f"Screening answers forgotten ({removed} removed); the coach asks again at "
