@@ -198,7 +198,22 @@ def test_stop_then_yes_is_the_pain_protocol_and_locks_the_region() -> None:
     assert report.locked_until == T0 + 86400
     stops = [r for r in sim.records() if isinstance(r, StopHeard)]
     assert stops and stops[0].routine == "hand_extension"
-    # Same region refused for the rest of the day; the other region is fine.
+    # A rating of 7 or more: no routine at all for the rest of the day, and why.
+    for routine in ("start rotation", "start the foam roller"):
+        mark = sim.mark()
+        sim.say(routine)
+        assert "eight out of ten today" in " ".join(sim.said(mark))
+        assert "not do any routine again today" in " ".join(sim.said(mark))
+        assert sim.coach.routine is None
+    sim.now = T0 + 86400 + 60  # the next day
+    sim.say("start the foam roller")
+    assert sim.coach.routine is not None and sim.coach.routine.id == "foam_roller"
+
+
+def test_a_moderate_pain_locks_only_its_region() -> None:
+    sim = _to_state("hold")
+    sim.say("stop, it hurts")
+    sim.say("it's a five")
     mark = sim.mark()
     sim.say("start rotation")
     assert "resting for the rest of today" in " ".join(sim.said(mark))

@@ -30,6 +30,7 @@ __all__ = [
     "SpeechDone",
     "StateChanged",
     "StopAll",
+    "StoreFailed",
     "Tick",
     "Unrecognized",
 ]
@@ -51,6 +52,8 @@ class SayKind(str, Enum):
     COUNT = "count"
     BREATH = "breath"
     SAFETY = "safety"
+    ACK = "ack"
+    """A confirmation ("Slower.", "Resuming.", "Sorry, I didn't catch that."): never repeated."""
 
 
 # ----- events -----
@@ -60,6 +63,8 @@ class SayKind(str, Enum):
 class SessionStart:
     now: float
     """Clock seconds (epoch in real time, virtual under --fast)."""
+    notices: tuple[str, ...] = ()
+    """Short spoken notices about the safety memory (recovered, cannot save)."""
 
 
 @dataclass(frozen=True)
@@ -106,7 +111,24 @@ class DeviceRestored:
     now: float
 
 
-Event = SessionStart | IntentHeard | Unrecognized | Tick | SpeechDone | DeviceLost | DeviceRestored
+@dataclass(frozen=True)
+class StoreFailed:
+    """A record could not be saved (disk full, read-only): told once, the session goes on."""
+
+    now: float
+    detail: str = ""
+
+
+Event = (
+    SessionStart
+    | IntentHeard
+    | Unrecognized
+    | Tick
+    | SpeechDone
+    | DeviceLost
+    | DeviceRestored
+    | StoreFailed
+)
 
 
 # ----- actions -----

@@ -37,6 +37,7 @@ from voice.coach.actions import (
     SpeechDone,
     StateChanged,
     StopAll,
+    StoreFailed,
     Tick,
     Unrecognized,
 )
@@ -54,6 +55,7 @@ from voice.coach.run import (
     begin_routine,
     close_run,
     jump,
+    partner_first,
     pause,
     resume,
     signal,
@@ -61,7 +63,8 @@ from voice.coach.run import (
     start_routine,
     waiting_prompt,
 )
-from voice.coach.safety import next_local_midnight
+from voice.coach.safety import clear_yes_or_no, next_local_midnight
+from voice.coach.safety_words import Reading, read_safety
 from voice.coach.states import IN_ROUTINE, State
 
 __all__ = ["Coach", "CoachSettings", "Move", "State", "plan_moves"]
@@ -91,6 +94,8 @@ class _Memory:
     days_used_last_week: int
     see_professional: str
     frequency_limit: int
+    no_routines_until: float = 0.0
+    strong_pain_rating: int | None = None
 
     @classmethod
     def from_snapshot(cls, memory: SafetyMemory) -> _Memory:
@@ -104,6 +109,8 @@ class _Memory:
             days_used_last_week=memory.days_used_last_week,
             see_professional=memory.see_professional,
             frequency_limit=memory.frequency_limit_per_day,
+            no_routines_until=memory.no_routines_until,
+            strong_pain_rating=memory.strong_pain_rating,
         )
 
 
@@ -118,13 +125,8 @@ class Out:
         self.coach._next_id += 1
         uid = self.coach._next_id
         self.actions.append(Say(text, uid, kind))
-        if kind in (
-            SayKind.INFO,
-            SayKind.PROMPT,
-            SayKind.INSTRUCTION,
-            SayKind.PARTNER,
-            SayKind.SAFETY,
-        ):
+        # "repeat" gives the last instruction or question, never "Slower." or a count
+        if kind not in (SayKind.ACK, SayKind.COUNT, SayKind.BREATH):
             self.coach._last_spoken = text
         return uid
 
@@ -155,6 +157,10 @@ class Coach:
         self._run: Run | None = None
         self._paused_from: State | None = None
         self._pending_routine: str | None = None
+        self._confirming_screening = False
+        """CONFIRM asks whether to answer the screening question again (not a cooldown)."""
+        self._reading_first_precautions = False
+        self._told_not_saving = False
         self._stopped_routine: Routine | None = None
         self._stopped_step: int | None = None
         self._finished_routine: Routine | None = None
@@ -187,6 +193,7 @@ class Coach:
             "ReadPrecautions": lambda o, e: self._read_precautions(o),
             "Status": lambda o, e: self._status(o, e.now),
             "EndSession": lambda o, e: self._end_session(o, e.now),
+            "ChangeScreening": lambda o, e: self._change_screening(o),
         }
         """Intents that work in (almost) every state; built once."""
 
@@ -217,7 +224,7 @@ class Coach:
             else:
                 stop(self, out, event.now)
         elif isinstance(event, SessionStart):
-            self._session_start(out, event.now)
+            self._session_start(out, event.now, event.notices)
         elif isinstance(event, IntentHeard):
             self._intent(out, event)
         elif isinstance(event, Unrecognized):
@@ -227,17 +234,28 @@ class Coach:
         elif isinstance(event, SpeechDone):
             if self._await is not None and event.utterance_id == self._await:
                 self._await = None
-                speech_done(self, out, event.now)
+                if self.state is State.PRECAUTIONS:
+                    self.precautions_read(out, skipped=False)
+                else:
+                    speech_done(self, out, event.now)
         elif isinstance(event, DeviceLost):
             self._device_lost(out, event.now)
         elif isinstance(event, DeviceRestored):
             out.say(lines.MIC_BACK, SayKind.INFO)
+        elif isinstance(event, StoreFailed) and not self._told_not_saving:
+            # once: the safety state lives on in this session's memory
+            self._told_not_saving = True
+            out.say(lines.NOT_SAVING, SayKind.SAFETY)
         return self._finish(out, before, timer_before)
 
     def finish(self, now: float) -> list[Action]:
         """The session is over (end of input): record what was left open."""
         out = Out(self)
         before, timer_before = self.state, self._timer_at
+        if self._run is not None and self.state in IN_ROUTINE:
+            out.add(FlushSpeech())
+            partner_first(self, out)
+            out.say(lines.COME_UP_SLOWLY, SayKind.SAFETY)
         close_run(self, out, now, Outcome.ABANDONED)
         self._clear_timers()
         out.add(Persist(SessionEnded(now)))
@@ -282,12 +300,16 @@ class Coach:
 
     # ----- session -----
 
-    def _session_start(self, out: Out, now: float) -> None:
+    def _session_start(self, out: Out, now: float, notices: tuple[str, ...] = ()) -> None:
         out.add(Persist(SessionStarted(now)))
         out.say(lines.GREETING, SayKind.INFO)
+        for notice in notices:
+            out.say(notice, SayKind.SAFETY)
+        self._told_not_saving = lines.NOT_SAVING in notices
         if self.memory.see_professional:
             out.say(lines.see_professional_before(self.memory.see_professional), SayKind.SAFETY)
         if self.memory.screening_condition is None:
+            self._reading_first_precautions = True
             self.state = State.SCREENING
             out.say(self.book.precautions.screening_question, SayKind.PROMPT)
         elif self.memory.screening_condition:
@@ -303,8 +325,41 @@ class Coach:
         self.state = State.IDLE
         if yes:
             out.say(self.book.precautions.screening_yes, SayKind.SAFETY)
+        elif self._reading_first_precautions:
+            # A first session (or one after a profile reset): the precautions are
+            # read before the first routine; "skip" skips them.
+            self._reading_first_precautions = False
+            self.state = State.PRECAUTIONS
+            out.say(lines.PRECAUTIONS_FIRST, SayKind.INFO)
+            for line in self.book.precautions.spoken():
+                out.say(line, SayKind.SAFETY)
+            self._await = out.say(lines.PRECAUTIONS_DONE)
         else:
             out.say(lines.SCREENING_THANKS)
+
+    def precautions_read(self, out: Out, skipped: bool) -> None:
+        """The first session's precautions were read to the end, or skipped."""
+        self._await = None
+        self.state = State.IDLE
+        if skipped:
+            out.add(FlushSpeech())
+            out.say(lines.PRECAUTIONS_SKIPPED, SayKind.ACK)
+
+    def _change_screening(self, out: Out) -> None:
+        if self.state in IN_ROUTINE:
+            out.say(lines.SCREENING_AFTER_ROUTINE, SayKind.PROMPT)
+            return
+        if self.memory.screening_condition is None:
+            self.state = State.SCREENING
+            out.say(
+                lines.NO_SCREENING_YET + " " + self.book.precautions.screening_question,
+                SayKind.PROMPT,
+            )
+            return
+        self._confirming_screening = True
+        self._pending_routine = None
+        self.state = State.CONFIRM
+        out.say(lines.CHANGE_SCREENING_CONFIRM, SayKind.PROMPT)
 
     # ----- intents -----
 
@@ -314,7 +369,13 @@ class Coach:
         if self.state is State.ENDED:
             return
         if self.state is State.SCREENING:
-            if intent in ("Yes", "No"):
+            if intent in ("Yes", "No") and clear_yes_or_no(event.text) is None:
+                # "okay", "sure" or "no pain" do not answer "do you have osteoporosis?"
+                out.say(
+                    lines.SCREENING_CLEAR_ANSWER + self.book.precautions.screening_question,
+                    SayKind.PROMPT,
+                )
+            elif intent in ("Yes", "No"):
                 self._screening_answer(out, now, intent == "Yes")
             elif intent in global_handlers:
                 global_handlers[intent](out, event)
@@ -323,6 +384,21 @@ class Coach:
                     lines.SCREENING_FIRST + self.book.precautions.screening_question,
                     SayKind.PROMPT,
                 )
+            return
+        if self.state is State.PRECAUTIONS:
+            if intent == "Next":
+                self.precautions_read(out, skipped=True)
+                return
+            if intent == "StartRoutine":
+                # starting a routine is the user's own choice to skip the rest
+                self.precautions_read(out, skipped=False)
+                out.add(FlushSpeech())
+                start_routine(self, out, now, str(event.slots.get("routine", "")))
+                return
+            if intent in global_handlers:
+                global_handlers[intent](out, event)
+            else:
+                out.say(lines.not_understood(lines.HINT_PRECAUTIONS), SayKind.ACK)
             return
         if self.state is State.STOPPED:
             if intent == "Yes":
@@ -337,10 +413,26 @@ class Coach:
                 pain_rating(self, out, now, rating if isinstance(rating, int) else None)
                 return
             if intent == "No":
-                pain_rating(self, out, now, None)
+                # "no pain" / "it doesn't hurt" to "how strong?" is a zero; a bare
+                # "no" declines to rate, and the region stays locked
+                zero = read_safety(event.text) is Reading.NO_PAIN
+                pain_rating(self, out, now, 0 if zero else None)
                 return
             if intent not in global_handlers:
                 out.say(lines.PAIN_RATING_PROMPT, SayKind.PROMPT)
+                return
+        if self.state is State.CONFIRM and self._confirming_screening:
+            if intent in ("Yes", "No"):
+                self._confirming_screening = False
+                if intent == "Yes":
+                    self.state = State.SCREENING
+                    out.say(self.book.precautions.screening_question, SayKind.PROMPT)
+                else:
+                    self.state = State.IDLE
+                    out.say(lines.SCREENING_KEPT, SayKind.ACK)
+                return
+            if intent not in global_handlers:
+                out.say(lines.not_understood(lines.HINT_SCREENING), SayKind.ACK)
                 return
         if self.state is State.CONFIRM:
             if intent == "Yes" and self._pending_routine:
@@ -350,7 +442,7 @@ class Coach:
             if intent == "No":
                 self._pending_routine = None
                 self.state = State.IDLE
-                out.say(lines.LEAVE_IT)
+                out.say(lines.LEAVE_IT, SayKind.ACK)
                 return
         if intent in global_handlers:
             global_handlers[intent](out, event)
@@ -372,6 +464,8 @@ class Coach:
     def _hint(self) -> str:
         if self.state is State.SCREENING:
             return lines.HINT_SCREENING
+        if self.state is State.PRECAUTIONS:
+            return lines.HINT_PRECAUTIONS
         if self.state is State.PAIN_FOLLOWUP:
             return lines.HINT_PAIN_RATING
         if self.state is State.STOPPED:
@@ -389,7 +483,7 @@ class Coach:
     def _not_understood(self, out: Out) -> None:
         if self.state is State.ENDED:
             return
-        out.say(lines.not_understood(self._hint()), SayKind.PROMPT)
+        out.say(lines.not_understood(self._hint()), SayKind.ACK)
 
     def _help(self, out: Out) -> None:
         if self.state in IN_ROUTINE:
@@ -415,7 +509,7 @@ class Coach:
             # Slower speech also gets more time between moves.
             self.timing = min(1.6, max(0.6, self.timing / rate))
         out.add(AdjustSpeech(self.rate, self.volume))
-        out.say(word, SayKind.INFO)
+        out.say(word, SayKind.ACK)
 
     def _list_routines(self, out: Out) -> None:
         entries = [
@@ -441,10 +535,13 @@ class Coach:
     def _seconds_left(self, now: float) -> float:
         run = self._run
         assert run is not None
-        return seconds_left(run, now, self.state is State.HOLD, self.timing)
+        return seconds_left(run, now, self.state, self.timing, self.rate)
 
     def _end_session(self, out: Out, now: float) -> None:
         out.add(FlushSpeech())
+        if self._run is not None and self.state in IN_ROUTINE:
+            partner_first(self, out)
+            out.say(lines.COME_UP_SLOWLY, SayKind.SAFETY)
         close_run(self, out, now, Outcome.ABANDONED)
         self._clear_timers()
         self._await = None

@@ -3,7 +3,9 @@
 The grammar files are read once; the routine slot is filled from the routine
 book, so routine names live in one place. `parse` is pure and fast (well under a
 millisecond), and `spot_safety` finds a stop or pain phrase anywhere in a longer
-or partial utterance: safety must not depend on the rest of the words.
+or partial utterance: safety must not depend on the rest of the words. Pain is
+any pain word ("my back hurts"), and only a negation cancels a stop or pain
+word (`voice.coach.safety_words`): "no pain" answers No, "don't stop" carries on.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from hassil.intents import SlotList, TextSlotList
 from hassil.sample import sample_intents
 
 from voice.coach.routines import RoutineBook, load_book
+from voice.coach.safety_words import Reading, clauses, read_safety, stop_negated
 from voice.errors import BadInput
 from voice.paths import grammar_dir
 from voice.text import normalize
@@ -50,6 +53,7 @@ INTENTS = (
     "Help",
     "Status",
     "EndSession",
+    "ChangeScreening",
     "PainRating",
 )
 
@@ -77,12 +81,9 @@ class Grammar:
             sentences = self._by_intent.setdefault(intent, [])
             if text and text not in sentences:
                 sentences.append(text)
-        # Longest first, so 'stop that hurts' is found before 'stop'.
-        self._safety = [
-            (intent, tuple(s.split()))
-            for intent in SAFETY_INTENTS
-            for s in sorted(self._by_intent.get(intent, []), key=len, reverse=True)
-        ]
+        # Longest first, so 'stop it' is found whole.
+        stops = sorted(self._by_intent.get("Stop", []), key=len, reverse=True)
+        self._stops = [tuple(s.split()) for s in stops]
 
     @property
     def intent_names(self) -> list[str]:
@@ -100,11 +101,13 @@ class Grammar:
         return {word for s in self.sentences() for word in s.split()}
 
     def parse(self, text: str) -> Parse | None:
-        """Whole-utterance match first (with and without filler); else a safety phrase inside."""
+        """A stop or pain word anywhere first (typed punctuation kept: "No. Pain!" is
+        pain); else the whole utterance as a sentence (with and without filler); else
+        what a negated stop or pain word means ("no pain at all": No)."""
         norm = normalize(text)
         if not norm:
             return None
-        return self.parse_whole(norm) or self.spot_safety(norm)
+        return self.spot_safety(text) or self.parse_whole(norm) or self.negated_safety(text)
 
     def parse_whole(self, text: str) -> Parse | None:
         """The whole utterance as one sentence of the grammar (with and without filler)."""
@@ -123,15 +126,35 @@ class Grammar:
         return {name: list(items) for name, items in self._by_intent.items()}
 
     def spot_safety(self, text: str) -> Parse | None:
-        """A stop or pain phrase anywhere in `text` (partial results, long utterances)."""
-        words = tuple(normalize(text).split())
-        if not words:
-            return None
-        for intent, phrase in self._safety:
-            n = len(phrase)
-            if any(words[i : i + n] == phrase for i in range(len(words) - n + 1)):
-                return Parse(intent, {}, " ".join(words))
+        """A pain word or a stop phrase anywhere in `text`, not negated (partials, long
+        utterances). Pain first: 'stop, that hurts' is pain, not a plain stop."""
+        if read_safety(text) is Reading.PAIN:
+            return Parse("PainStop", {}, normalize(text))
+        for words in clauses(text):
+            if self._stop_in(tuple(words)):
+                return Parse("Stop", {}, normalize(text))
         return None
+
+    def negated_safety(self, text: str) -> Parse | None:
+        """What an utterance whose every stop or pain word is negated means: 'no pain',
+        'it did not hurt at all' answer No; 'please don't stop' carries on (Resume)."""
+        if self.spot_safety(text) is not None:
+            return None
+        if read_safety(text) is Reading.NO_PAIN:
+            return Parse("No", {}, normalize(text))
+        for words in clauses(text):
+            if self._stop_in(tuple(words), negated=True):
+                return Parse("Resume", {}, normalize(text))
+        return None
+
+    def _stop_in(self, words: tuple[str, ...], negated: bool = False) -> bool:
+        """A stop phrase in `words` that is (negated=True) or is not negated."""
+        for phrase in self._stops:
+            n = len(phrase)
+            for i in range(len(words) - n + 1):
+                if words[i : i + n] == phrase and stop_negated(words, i) is negated:
+                    return True
+        return False
 
 
 def _slot_value(value: Any) -> str | int:

@@ -62,7 +62,8 @@ GREETING = (
 MIC_BACK = "The microphone is back. Say resume to go on."
 MIC_LOST = "I can no longer hear you: the microphone was lost. Waiting for it to come back."
 GOODBYE = "Goodbye. Take it easy on your back."
-SCREENING_THANKS = "Thank you. Say list routines to hear what we can do, or start a routine."
+START_HINT = "Say list routines to hear what we can do, or start a routine."
+SCREENING_THANKS = "Thank you. " + START_HINT
 SCREENING_YES_REASON = "yes to the screening question"
 STRONG_PAIN_LAST_TIME = "You reported strong pain last time."
 
@@ -188,6 +189,10 @@ PAIN_RATING_PROMPT = "Please tell me how strong the pain is, from zero to ten."
 LEAVE_IT = "All right, we will leave it for now."
 
 HINT_SCREENING = "Please say yes or no."
+HINT_PRECAUTIONS = "Say skip to skip the precautions."
+SCREENING_AFTER_ROUTINE = (
+    "Let us finish or stop this routine first; then say change my screening answer."
+)
 HINT_PAIN_RATING = "Say a number from zero to ten."
 HINT_STOPPED = "Did it hurt? Say yes or no."
 HINT_CONFIRM = "Say yes to start anyway, or no."
@@ -298,3 +303,48 @@ NOT_PAIN_PAUSED = "Good. The routine is paused. Say resume to go on, next to ski
 NOT_PAIN = "Good. "
 """Said before the screening question when a stop did not hurt."""
 NOT_PAIN_IDLE = "Good. Say help to hear what you can say."
+
+# ----- safe understanding -----
+
+MEMORY_RECOVERED = (
+    "Your safety memory was damaged, so I started a new one. Today's pain limits "
+    "and your safety answer were recovered."
+)
+MEMORY_LOST = (
+    "Your safety memory was damaged, so I started a new, empty one. "
+    "I will ask the safety question again."
+)
+NOT_SAVING = (
+    "I cannot save your history right now. Your safety limits still hold for this "
+    "session. The message on the screen says what to fix."
+)
+
+PARTNER_LET_GO = "Partner, set them down gently and let go."
+"""Said first, before anything else, when a partner routine is stopped or ended."""
+COME_UP_SLOWLY = "We are stopping here. Come back up slowly, and rest in a comfortable position."
+"""The closing safety line when a session ends in the middle of a routine."""
+PAIN_ZERO = "Good, no pain. Take a moment, and move gently."
+SCREENING_CLEAR_ANSWER = "I need a clear yes or no for this one. "
+CHANGE_SCREENING_CONFIRM = "Do you want to answer the safety question again? Say yes or no."
+NO_SCREENING_YET = "You have not answered the safety question yet."
+SCREENING_KEPT = "All right, your answer stays as it was."
+PRECAUTIONS_FIRST = (
+    "Thank you. First, the precautions, because this is your first session. Say skip to skip them."
+)
+PRECAUTIONS_DONE = "That is all of the precautions. " + START_HINT
+PRECAUTIONS_SKIPPED = "All right. " + START_HINT
+
+
+def which_routine(names: tuple[str, ...]) -> str:
+    choices = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+    return f"Which one: the {choices}? Say start and its name."
+
+
+def no_routines_today(rating: int | None) -> str:
+    strong = "strong pain"
+    if rating is not None:
+        strong = f"a pain of {number_to_words(rating)} out of ten"
+    return (
+        f"You reported {strong} today, so we will not do any routine again today. "
+        "Rest, and if the pain stays or gets worse, see a doctor."
+    )

@@ -66,6 +66,11 @@ class SafetyMemory:
     """Non-empty when advice to see a professional is due at the next start; the reason."""
     frequency_limit_per_day: int = FREQUENCY_LIMIT_PER_DAY
     """Runs per region per day before the frequency reminder."""
+    no_routines_until: float = 0.0
+    """Epoch seconds until which no routine may start at all: a pain rated at or above
+    `voice.coach.safety.RATING_SEE_PROFESSIONAL` today rests every region until midnight."""
+    strong_pain_rating: int | None = None
+    """The rating that set `no_routines_until` (said when a start is refused)."""
 
 
 # Records: what happened, emitted by the dialogue manager, persisted by a Store.

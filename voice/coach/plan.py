@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from voice.coach.actions import SayKind
-from voice.coach.lines import move_intro
+from voice.coach.lines import SAME_AGAIN, move_intro
 from voice.coach.routines import Routine, Step
 from voice.text import number_to_words
 
@@ -56,6 +56,8 @@ class Run:
     """A hold or movement has been done: the region now needs its cooldown."""
     briefed: bool = True
     """False while the briefing waits for 'ready' (when the first step does not ask itself)."""
+    early_ready: bool = False
+    """'ready' came while the briefing was still being said."""
     stopped: bool = False
     """A plain stop happened during this run (outcome 'stopped' unless it completes)."""
 
@@ -64,15 +66,48 @@ class Run:
         return self.moves[self.index]
 
 
-def seconds_left(run: Run, now: float, holding: bool, timing: float) -> float:
-    """Seconds of holds and rests left; `holding`: the current move's hold is running."""
+SPEECH_WORDS_PER_MINUTE = 165
+"""The speaker's default rate (`voice.speak.tts.SpeechSettings.rate_wpm`), for estimates."""
+
+
+def speaking_s(text: str, rate: float = 1.0) -> float:
+    """About how long the coach takes to say `text` at `rate` times the default speed."""
+    return len(text.split()) * 60.0 / (SPEECH_WORDS_PER_MINUTE * rate)
+
+
+def _move_lines(move: Move, spoken_so_far: str) -> list[str]:
+    """What is still to be said of `move`: 'none' of it yet, the 'instruction' said
+    (holding: the release is left), or 'all' of it (resting)."""
+    step = move.step
+    release = [step.release] if step.hold_s > 0 else []
+    if spoken_so_far == "all":
+        return []
+    if spoken_so_far == "instruction":
+        return release
+    said = step.say if move.first_of_step else SAME_AGAIN
+    breath = [step.breath.spoken] if step.breath else []
+    cue = [step.partner_cue] if step.partner_cue else []
+    return [move.intro, said, *breath, *cue, *release]
+
+
+def seconds_left(run: Run, now: float, state: str, timing: float, rate: float = 1.0) -> float:
+    """Seconds left: holds, rests and the coach's own speaking time.
+
+    `state`: the coach's state value ("hold": the current move's hold is running,
+    "rest": it is over); `rate`: speech speed relative to the default.
+    """
     total = 0.0
     for i, move in enumerate(run.moves[run.index :], start=run.index):
         hold = move.step.hold_s
-        if i == run.index and holding:
+        spoken = "none"
+        if i == run.index and state == "hold":
             hold = max(0.0, hold - (now - run.hold_started))
+            spoken = "instruction"
+        elif i == run.index and state == "rest":
+            hold, spoken = 0.0, "all"
         rest = move.step.rest_s * timing if i < len(run.moves) - 1 else 0.0
-        total += hold + rest
+        talk = sum(speaking_s(line, rate) for line in _move_lines(move, spoken) if line)
+        total += hold + rest + talk
     return total
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from voice.coach import lines
 from voice.coach.actions import CueKind, Persist, SayKind
 from voice.coach.memory import Outcome, PainReported, StopHeard
-from voice.coach.run import close_run
+from voice.coach.run import close_run, partner_first
 from voice.coach.safety import urgent
 from voice.coach.states import IN_ROUTINE, State
 
@@ -24,6 +24,7 @@ __all__ = ["pain_rating", "pain_stop", "stop", "stop_was_not_pain"]
 
 def stop(c: Coach, out: Out, now: float) -> None:
     run = c._run
+    partner_first(c, out)
     out.cue(CueKind.ALERT)
     out.add(
         Persist(
@@ -64,6 +65,7 @@ def pain_stop(c: Coach, out: Out, now: float, already_stopped: bool = False) -> 
         # Pain right after a routine most likely comes from that routine.
         routine = c._finished_routine
     step = (run.move.step_index + 1) if run else c._stopped_step
+    partner_first(c, out)
     if not already_stopped:
         out.cue(CueKind.ALERT)
         out.add(Persist(StopHeard(now, routine.id if routine else None, step, pain=True)))
@@ -80,10 +82,15 @@ def pain_rating(c: Coach, out: Out, now: float, rating: int | None) -> None:
     routine = c._stopped_routine
     region = routine.region if routine else None
     locked_until: float | None = None
-    if region is not None:
+    if region is not None and rating != 0:
+        # "zero" means it did not hurt after all: nothing to lock
         locked_until = c._day_end(now)
         c.memory.locked_until[region.value] = locked_until
     is_urgent = urgent(rating)
+    if is_urgent:
+        # strong pain rests every region until midnight, in later sessions too
+        c.memory.no_routines_until = c._day_end(now)
+        c.memory.strong_pain_rating = rating
     out.add(
         Persist(
             PainReported(
@@ -102,11 +109,13 @@ def pain_rating(c: Coach, out: Out, now: float, rating: int | None) -> None:
         out.say(c.book.precautions.urgent_advice, SayKind.SAFETY)
         for flag in c.book.precautions.red_flags:
             out.say(flag, SayKind.SAFETY)
+    elif rating == 0:
+        out.say(lines.PAIN_ZERO, SayKind.SAFETY)
     elif rating is not None:
         out.say(lines.pain_rated(rating), SayKind.SAFETY)
     else:
         out.say(lines.PAIN_NO_RATING, SayKind.SAFETY)
-    if region is not None:
+    if region is not None and rating != 0:
         out.say(lines.region_done_today(region.spoken), SayKind.SAFETY)
     c._stopped_routine, c._stopped_step = None, None
     c.state = State.IDLE

@@ -26,6 +26,7 @@ __all__ = [
     "begin_routine",
     "close_run",
     "jump",
+    "partner_first",
     "pause",
     "resume",
     "signal",
@@ -37,7 +38,12 @@ __all__ = [
 
 def start_routine(c: Coach, out: Out, now: float, routine_id: str) -> None:
     if routine_id not in c.book.routines:
-        out.say(lines.UNKNOWN_ROUTINE, SayKind.PROMPT)
+        # "start the hug": two routines are hugs, so ask which
+        named = tuple(r.name for r in c.book.routines.values() if routine_id in r.name.split())
+        if routine_id and len(named) > 1:
+            out.say(lines.which_routine(named), SayKind.PROMPT)
+        else:
+            out.say(lines.UNKNOWN_ROUTINE, SayKind.PROMPT)
         return
     routine = c.book.get(routine_id)
     region = routine.region.value
@@ -48,6 +54,9 @@ def start_routine(c: Coach, out: Out, now: float, routine_id: str) -> None:
         return
     if check.verdict is StartVerdict.SCREENING_LOCK:
         out.say(c._screening_lock_text(), SayKind.SAFETY)
+        return
+    if c.memory.no_routines_until > now:
+        out.say(lines.no_routines_today(c.memory.strong_pain_rating), SayKind.SAFETY)
         return
     if check.verdict is StartVerdict.REGION_LOCKED:
         out.say(lines.region_locked(routine.region.spoken), SayKind.SAFETY)
@@ -112,10 +121,18 @@ def start_move(c: Coach, out: Out, now: float) -> None:
     c._await = last
 
 
+def partner_first(c: Coach, out: Out) -> None:
+    """In a partner routine, the partner is told to set the person down before anything else."""
+    run = c._run
+    if run is not None and run.routine.partner is not None and c.state in IN_ROUTINE:
+        out.say(lines.PARTNER_LET_GO, SayKind.PARTNER)
+
+
 def speech_done(c: Coach, out: Out, now: float) -> None:
     run = c._run
     if c.state is State.BRIEFING and run:
-        if run.briefed:
+        if run.briefed or run.early_ready:
+            run.briefed = True
             start_move(c, out, now)
         else:
             enter_waiting(c, out, now)
@@ -159,6 +176,23 @@ def reprompt(c: Coach, out: Out, now: float) -> None:
 
 def signal(c: Coach, out: Out, now: float, intent: str) -> None:
     run = c._run
+    if run is not None and c.state is State.BRIEFING and not run.briefed:
+        # "ready" while the briefing is still being said: the partner's instructions
+        # are not cut; the first step follows them at once.
+        run.early_ready = True
+        return
+    if (
+        run is not None
+        and c.state is State.STEP
+        and run.move.step.wait_for is not None
+        and not run.signalled
+        and c._await is not None
+    ):
+        # The signal the step asks for, said while its line is still spoken: cut
+        # the line and go on, as if the coach had finished it.
+        out.add(FlushSpeech())
+        c._await = None
+        c.state = State.WAITING
     if c.state is not State.WAITING or run is None:
         if c.state in (State.IDLE, State.FINISHED):
             out.say(lines.SAY_START, SayKind.PROMPT)
@@ -284,7 +318,7 @@ def resume(c: Coach, out: Out, now: float) -> None:
         entries.append((now + count, partial(start_hold, c)))
         c._set_schedule(entries)
         return
-    out.say(lines.RESUMING, SayKind.INFO)
+    out.say(lines.RESUMING, SayKind.ACK)
     if paused_from is State.WAITING and run.move.step.wait_for and not run.signalled:
         start_move(c, out, now)
     elif paused_from is State.BRIEFING:
@@ -308,5 +342,5 @@ def jump(c: Coach, out: Out, now: float, delta: int) -> None:
         complete(c, out, now)
         return
     run.index = max(0, target)
-    out.say(lines.SKIPPING_AHEAD if delta > 0 else lines.GOING_BACK, SayKind.INFO)
+    out.say(lines.SKIPPING_AHEAD if delta > 0 else lines.GOING_BACK, SayKind.ACK)
     start_move(c, out, now)

@@ -22,6 +22,7 @@ __all__ = [
     "Reminder",
     "StartCheck",
     "StartVerdict",
+    "clear_yes_or_no",
     "cooldown_check",
     "local_day_start",
     "next_local_midnight",
@@ -105,6 +106,25 @@ def reminder(runs_today: int, frequency_limit: int, days_used_last_week: int) ->
     if days_used_last_week >= 7:
         return Reminder.EVERY_DAY_THIS_WEEK
     return Reminder.NONE
+
+
+CLEAR_YES = frozenset({"yes", "yeah", "yep", "yup", "correct"})
+CLEAR_NO = frozenset({"no", "nope", "nah"})
+
+
+def clear_yes_or_no(text: str) -> bool | None:
+    """True / False for a clear yes / no, None otherwise ("okay", "sure", "no pain").
+
+    The screening question decides whether routines may run at all, so an
+    acknowledgement or an answer to another question never counts as one.
+    """
+    words = set(text.lower().replace(",", " ").replace(".", " ").replace("!", " ").split())
+    if words & {"pain", "painful", "hurt", "hurts"}:
+        return None
+    yes, no = bool(words & CLEAR_YES), bool(words & CLEAR_NO)
+    if yes == no:
+        return None
+    return yes
 
 
 def urgent(rating: int | None) -> bool:

@@ -10,6 +10,8 @@ __all__ = ["IN_ROUTINE", "State"]
 class State(str, Enum):
     IDLE = "idle"
     SCREENING = "screening"
+    PRECAUTIONS = "precautions"
+    """Reading the precautions aloud at a first session (or after a profile reset)."""
     CONFIRM = "confirm"
     BRIEFING = "briefing"
     WAITING = "waiting"

@@ -160,14 +160,19 @@ class GrammarMatcher:
         exact: Callable[[str], str | None],
         spot: Callable[[str], str | None],
         settings: MatchSettings | None = None,
+        negated: Callable[[str], str | None] = lambda text: None,
     ) -> None:
         """`sentences`: intent -> normalized sentences; `exact(text)`: the grammar's
         whole-sentence parse (an intent name or None), tried first; `spot(text)`: a
-        stop or pain phrase anywhere in the text (an intent name or None)."""
+        stop or pain phrase anywhere in the text (an intent name or None);
+        `negated(text)`: what the text means when its every stop or pain word is
+        negated ("no pain at all": No), tried before any near match, so a negated
+        pain is never matched to a pain sentence that sounds alike."""
         self.settings = settings or MatchSettings()
         self._lexicon = lexicon
         self._exact = exact
         self._spot = spot
+        self._negated = negated
         self._table: list[_Entry] = []
         for intent, items in sentences.items():
             for sentence in items:
@@ -193,6 +198,7 @@ class GrammarMatcher:
             lambda text: name(grammar.parse_whole(text)),
             lambda text: name(grammar.spot_safety(text)),
             settings,
+            lambda text: name(grammar.negated_safety(text)),
         )
 
     def _encode(self, words: Iterable[str]) -> tuple[str, str]:
@@ -226,6 +232,9 @@ class GrammarMatcher:
         intent = self._exact(joined)
         if intent is not None and (wanted is None or intent in wanted):
             return Match(intent, joined, 1.0, True)
+        negation = self._negated(joined)
+        if negation is not None and (wanted is None or negation in wanted):
+            return Match(negation, joined, 1.0, True)
         near = self._nearest(words, joined, wanted)
         if near is not None and near.intent in SAFETY:
             return near  # "stop that hurt" is the pain phrase, not the stop inside it
