@@ -5,7 +5,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.pulse import VirtualAudio, missing_tools, start_virtual_audio
+from tests.support.pulse import (
+    VirtualAudio,
+    missing_tools,
+    start_virtual_audio,
+    stop_virtual_audio,
+)
+
+_AUDIO: list[VirtualAudio] = []
+"""The virtual devices this run set up, taken down when it ends."""
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -13,7 +21,13 @@ def pytest_configure(config: pytest.Config) -> None:
     # PulseAudio only if the server is up before it initialises, so start it
     # before any test module is collected.
     if not missing_tools():
-        start_virtual_audio()
+        _AUDIO.append(start_virtual_audio())
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # Leave the machine's sound server as it was: no bc_speaker / bc_mic behind.
+    while _AUDIO:
+        stop_virtual_audio(_AUDIO.pop())
 
 
 @pytest.fixture(scope="session")
@@ -24,7 +38,7 @@ def virtual_audio() -> Iterator[VirtualAudio]:
         if os.environ.get("CI"):
             pytest.fail(f"CI must provide {', '.join(missing)}: .ci/run installs them")
         pytest.skip(f"needs {', '.join(missing)} (apt-get install pulseaudio pulseaudio-utils)")
-    yield start_virtual_audio()
+    yield _AUDIO[0] if _AUDIO else start_virtual_audio()
 
 
 @pytest.fixture(autouse=True)

@@ -80,8 +80,9 @@ def test_scripted_typed_session_completes_a_routine_fast(tmp_path: Path) -> None
 
 def test_scripted_pain_protocol_in_transcript(tmp_path: Path) -> None:
     transcript = tmp_path / "t.jsonl"
+    data = tmp_path / "data"
     result = run_cli(
-        ["session", "--text", "--fast", "--transcript", str(transcript)],
+        ["session", "--text", "--fast", "--transcript", str(transcript), "--data-dir", str(data)],
         stdin="no\nstart hand extension\nstop\nyes\neight\nstart rotation\n",
     )
     assert result.returncode == 0, result.stderr
@@ -94,7 +95,14 @@ def test_scripted_pain_protocol_in_transcript(tmp_path: Path) -> None:
     pain = [e for e in events if e["event"] == "pain"]
     assert pain and pain[0]["rating"] == 8 and pain[0]["red_flag_advice"] is True
     assert "Chest pain." in result.stdout
-    assert "resting for the rest of today" in result.stdout
+    refused = "eight out of ten today, so we will not do any routine again today"
+    assert refused in result.stdout.split("Coach: Chest pain.")[-1]
+    # A later session the same day refuses every routine too, and says why.
+    later = run_cli(
+        ["session", "--text", "--fast", "--data-dir", str(data)], stdin="start foam roller\n"
+    )
+    assert later.returncode == 0, later.stderr
+    assert refused in later.stdout and "Start rolling" not in later.stdout
 
 
 def test_session_with_routine_option_and_eof(tmp_path: Path) -> None:
@@ -140,3 +148,74 @@ def test_broken_routine_file_exits_2_naming_file_and_field(tmp_path: Path) -> No
 def test_fast_without_text_is_refused() -> None:
     result = run_cli(["session", "--fast"])
     assert result.returncode == 2 and "--text" in result.stderr
+
+
+def _history(data: Path) -> dict[str, object]:
+    result = run_cli(["history", "--json", "--data-dir", str(data)])
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def test_end_of_input_mid_routine_says_the_closing_line_and_records_the_end(
+    tmp_path: Path,
+) -> None:
+    data, transcript = tmp_path / "data", tmp_path / "t.jsonl"
+    result = run_cli(
+        ["session", "--text", "--fast", "--data-dir", str(data), "--transcript", str(transcript)],
+        stdin="no\nskip\nstart hug from behind\nready\n",
+    )
+    assert result.returncode == 0, result.stderr
+    tail = result.stdout.split("Coach: Partner, lift now.")[-1]
+    assert "Coach: Partner, set them down gently and let go." in result.stdout
+    assert "Come back up slowly" in result.stdout
+    assert tail  # the closing lines come after the last instruction
+    events = read_events(transcript)
+    assert events[-1].get("record") == "SessionEnded"
+
+
+def test_ctrl_c_mid_routine_says_the_closing_line_records_the_end_and_exits_130(
+    tmp_path: Path,
+) -> None:
+    import signal
+
+    data, transcript = tmp_path / "data", tmp_path / "t.jsonl"
+    proc = subprocess.Popen(
+        [*BACKCOACH, "session", "--text", "--fast", "--data-dir", str(data),
+         "--transcript", str(transcript)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write("no\nskip\nstart rotation\n")
+    proc.stdin.flush()
+    # wait until the coach waits for "ready" (it then blocks reading stdin)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if transcript.exists() and '"state": "waiting"' in transcript.read_text():
+            break
+        time.sleep(0.05)
+    else:
+        proc.kill()
+        raise AssertionError("the session never reached the waiting state")
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "Come back up slowly" in out
+    events = read_events(transcript)
+    records = [e.get("record") for e in events]
+    assert "SessionEnded" in records and "RoutineEnded" in records
+    sessions = _history(data)["sessions"]
+    assert sessions and all(s["ended_at"] for s in sessions)  # type: ignore[index,union-attr]
+
+
+def test_a_session_output_file_in_a_missing_folder_is_an_error_not_text_mode(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / "missing" / "coach.wav"
+    result = run_cli(
+        ["session", "--engine", "pocketsphinx", "--output", str(target),
+         "--data-dir", str(tmp_path / "data")],
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert f"the folder {target.parent} does not exist" in result.stderr
+    assert "continuing in text mode" not in result.stdout
+    assert not target.parent.exists()

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from voice.coach import lines
 from voice.coach.routines import load_book
 
 
@@ -129,3 +130,30 @@ def test_a_session_killed_mid_routine_loses_nothing_logged(tmp_path: Path) -> No
     assert after["screening"]["has_condition"] is False
     assert [(r["routine"], r["outcome"]) for r in after["runs"]] == [("rotation", None)]
     assert [s["ended_at"] for s in after["sessions"]] == [None]
+
+
+def test_a_pain_lock_survives_a_corrupted_database(tmp_path: Path) -> None:
+    """An 8/10 today, then the file is wrecked: the next session still keeps the region locked."""
+    session(tmp_path, "no", "start rotation", "stop, pain", "eight", "end session")
+    db = tmp_path / "backcoach.db"
+    db.write_bytes(b"\xff" * db.stat().st_size)  # every byte overwritten
+    said = session(tmp_path, "start rotation", "yes", "end session")
+    assert "recovered from" in said and "1 pain report (highest 8/10)" in said
+    assert f"Coach: {lines.MEMORY_RECOVERED}" in said  # said aloud too, without the paths
+    assert lines.no_routines_today(8) in said
+    assert "You rated your pain 8 out of 10 in the last 7 days." in said
+    after = history(tmp_path)
+    assert [r["outcome"] for r in after["runs"]] == ["pain"], "the locked routine did not run"
+    assert [p["rating"] for p in after["pains"]] == [8]
+
+
+def test_a_session_on_a_read_only_data_folder_goes_on(tmp_path: Path) -> None:
+    from tests.store.readonly import read_only
+
+    with read_only(tmp_path):
+        said = session(tmp_path, "no", "end session")  # exit 0, no PermissionError
+    assert f"backcoach: cannot save to {tmp_path / 'backcoach.db'}: read-only" in said
+    assert "make the folder writable or pass --data-dir DIR" in said
+    assert said.count(f"Coach: {lines.NOT_SAVING}") == 1  # said once, aloud
+    assert said.count("backcoach: ") == 1  # and printed once
+    assert list(tmp_path.iterdir()) == []

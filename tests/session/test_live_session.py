@@ -625,3 +625,26 @@ def test_lines_cut_by_a_stop_wait_for_the_stop_before_counting_as_done() -> None
     output._on_done(3, False)  # a false alarm: no stop follows
     output.release_dropped(time.monotonic() + 10)
     assert runner.calls == [("done", 1), ("done", 3)]
+
+
+@pytest.mark.audio
+def test_typed_lines_drive_a_spoken_session_beside_the_microphone(tmp_path: Path) -> None:
+    # stdin is not a terminal: its lines go to the same parser as speech, while the
+    # recognizer listens to the (silent) input file.
+    user = tmp_path / "user.wav"
+    write_wav(user, np.zeros(int(6.0 * RATE), np.int16), RATE)
+    transcript = tmp_path / "t.jsonl"
+    result = subprocess.run(
+        [sys.executable, "-m", "voice", "session", "--engine", "pocketsphinx",
+         "--input", str(user), "--output", str(tmp_path / "coach.wav"),
+         "--transcript", str(transcript), "--data-dir", str(tmp_path / "data")],
+        input="no\nskip\nlist routines\n", capture_output=True, text=True, timeout=90,
+        cwd=str(Path(__file__).resolve().parents[2]),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in transcript.read_text().splitlines()]
+    typed = [e["text"] for e in events if e["event"] == "heard" and e["source"] == "typed"]
+    assert typed == ["no", "skip", "list routines"]
+    intents = [e["intent"] for e in events if e["event"] == "intent"]
+    assert intents == ["No", "Next", "ListRoutines"]
+    assert events[-1].get("record") == "SessionEnded"

@@ -151,3 +151,29 @@ def test_missing_output_device_error():
 
     with pytest.raises(AudioDeviceError, match="devices found"):
         Speaker(SpeechSettings(), output="no-such-device-xyz")
+
+
+def test_a_tts_failure_mid_session_reports_and_goes_on(tmp_path, monkeypatch):
+    # One line fails in the TTS engine: the error is reported, the line counts as
+    # done (the dialogue moves on, the caption was printed), and the next lines speak.
+    from voice.speak import tts
+
+    real = tts.Synthesizer.synthesize
+
+    def failing(self, text, rate_wpm=None):
+        if "breaks" in text:
+            raise tts.SynthesisError(f"TTS failed on {text!r}: simulated engine crash")
+        return real(self, text, rate_wpm)
+
+    monkeypatch.setattr(tts.Synthesizer, "synthesize", failing)
+    log = Log()
+    out = tmp_path / "s.wav"
+    with _speaker(log, out, paced_wav=False) as sp:
+        sp.say("Lie on your back", 1)
+        sp.say("This line breaks the engine", 2)
+        sp.say("Breathe out slowly", 3)
+        assert log.wait(3)
+    assert [uid for uid, _ in log.done] == [1, 2, 3]
+    assert len(log.errors) == 1 and "simulated engine crash" in log.errors[0]
+    data, rate = read_wav_mono(out)
+    assert len(data) / rate > 1.5  # both other lines were spoken

@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import time
 import wave
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +42,11 @@ def missing_tools() -> list[str]:
 class VirtualAudio:
     speaker_sink: str = SPEAKER_SINK
     mic_sink: str = MIC_SINK
+    loaded_modules: list[str] = field(default_factory=list)
+    """PulseAudio modules this run loaded (its null sinks), unloaded by `stop_virtual_audio`."""
+    restore: dict[str, str] = field(default_factory=dict)
+    """What this run changed and must put back: default sink/source, suspend-on-idle."""
+    started_server: bool = False
 
     @property
     def speaker_monitor(self) -> str:
@@ -94,12 +99,12 @@ def read_wav_mono(path: Path) -> tuple[np.ndarray, int]:
     return data, rate
 
 
-def start_virtual_audio() -> VirtualAudio:
+def start_virtual_audio(speaker_sink: str = SPEAKER_SINK, mic_sink: str = MIC_SINK) -> VirtualAudio:
     """Start PulseAudio (if needed) with the two null sinks and make them the defaults.
 
     Must run before the process under test opens PortAudio: ALSA's `default`
     device goes through PulseAudio only if the server was up when PortAudio
-    initialised.
+    initialised. `stop_virtual_audio` undoes every change it made.
     """
     missing = missing_tools()
     if missing:
@@ -107,6 +112,7 @@ def start_virtual_audio() -> VirtualAudio:
             f"missing {', '.join(missing)}: apt-get install pulseaudio pulseaudio-utils"
         )
     os.environ.setdefault("PULSE_LATENCY_MSEC", "20")
+    audio = VirtualAudio(speaker_sink, mic_sink)
     if not server_running():
         subprocess.run(
             ["pulseaudio", "-D", "--exit-idle-time=-1", "--log-target=stderr"],
@@ -114,25 +120,55 @@ def start_virtual_audio() -> VirtualAudio:
             capture_output=True,
             timeout=20,
         )
+        audio.started_server = True
         deadline = time.monotonic() + 10
         while not server_running():
             if time.monotonic() > deadline:
                 raise RuntimeError("pulseaudio did not start within 10 s")
             time.sleep(0.1)
+    info = _pactl("info")
+    for line in info.splitlines():
+        key, _, value = line.partition(": ")
+        if key == "Default Sink" and value not in (speaker_sink, ""):
+            audio.restore["sink"] = value
+        elif key == "Default Source" and value not in (audio.mic_source, ""):
+            audio.restore["source"] = value
     # An idle null sink is suspended after a few seconds, and a suspended sink's
     # monitor delivers nothing for up to two seconds after audio starts again:
     # a virtual microphone must never fall asleep between tests.
     if "module-suspend-on-idle" in _pactl("list", "short", "modules"):
         _pactl("unload-module", "module-suspend-on-idle")
+        audio.restore["suspend-on-idle"] = "load"
     sinks = _pactl("list", "short", "sinks")
-    audio = VirtualAudio()
     for sink in (audio.speaker_sink, audio.mic_sink):
         if f"\t{sink}\t" not in sinks:
             # A fixed rate: a null sink that switches rate with its first stream makes
             # its monitor drop audio for readers opened at the old rate.
-            _pactl(
+            index = _pactl(
                 "load-module", "module-null-sink", f"sink_name={sink}", "rate=48000", "channels=2"
-            )
+            ).strip()
+            audio.loaded_modules.append(index)
     _pactl("set-default-sink", audio.speaker_sink)
     _pactl("set-default-source", audio.mic_source)
     return audio
+
+
+def stop_virtual_audio(audio: VirtualAudio) -> None:
+    """Unload the modules `start_virtual_audio` loaded and put back what it changed."""
+    # A server this run started stays up (another test run may be using it); only
+    # what this run added to it is taken away.
+    if not server_running():
+        return
+    for index in reversed(audio.loaded_modules):
+        subprocess.run(["pactl", "unload-module", index], capture_output=True, timeout=10)
+    audio.loaded_modules.clear()
+    if "sink" in audio.restore:
+        subprocess.run(["pactl", "set-default-sink", audio.restore["sink"]], capture_output=True)
+    if "source" in audio.restore:
+        subprocess.run(
+            ["pactl", "set-default-source", audio.restore["source"]], capture_output=True
+        )
+    if audio.restore.get("suspend-on-idle"):
+        subprocess.run(
+            ["pactl", "load-module", "module-suspend-on-idle"], capture_output=True, timeout=10
+        )

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from voice.coach import lines
 from voice.coach.dialogue import Coach
 from voice.coach.grammar import Grammar, load_grammar
 from voice.coach.routines import load_book
@@ -70,16 +71,31 @@ def run_session(options: SessionOptions, stdin: IO[str], stdout: IO[str]) -> int
         stdout.write(f"Coach: {text}\n")
         stdout.flush()
 
-    runner = SessionRunner(coach, grammar, clock, transcript, store)
+    def warn(text: str) -> None:
+        stdout.write(f"backcoach: {text}\n")
+        stdout.flush()
+
+    runner = SessionRunner(
+        coach, grammar, clock, transcript, store, notices=_spoken_notices(store), warn=warn
+    )
+    if not store.writable:
+        runner.store_failure_told(store.cannot_save)
     if options.routine:
         runner.pending_start = book.get(options.routine).name
     try:
         if not options.text:
             try:
                 settings = LiveSettings()
-                run_live(runner, build_live(runner, options, print_line, settings), settings)
+                parts = build_live(runner, options, print_line, settings)
+                # Typed lines work beside the microphone: when speech fails, and for
+                # scripts that drive the set-up while the speech is measured.
+                _read_typed_lines(runner, stdin, end_at_eof=False)
+                run_live(runner, parts, settings)
                 return 0
             except AudioDeviceError as error:
+                if (options.output or "").lower().endswith(".wav"):
+                    # a file that cannot be written is a typo to fix, not a missing device
+                    raise BadInput(str(error)) from error
                 # No usable audio: the typed session still guides, with a clear notice.
                 stdout.write(
                     f"backcoach: {error}\nbackcoach: no audio devices; continuing in "
@@ -93,10 +109,25 @@ def run_session(options: SessionOptions, stdin: IO[str], stdout: IO[str]) -> int
         else:
             with _typed_speech(runner, options.output, print_line, stdout):
                 _run_typed_realtime(runner, stdin)
+    except KeyboardInterrupt:
+        # Ctrl-C: the closing safety line (printed, when nothing spoke it yet) and
+        # the session's end are recorded before the exit code 130.
+        runner.finish()
+        raise
     finally:
         transcript.close()
         store.close()
     return 0
+
+
+def _spoken_notices(store: Any) -> list[str]:
+    """What the coach says aloud about the safety memory (the printed notices have the paths)."""
+    spoken = []
+    if getattr(store, "damaged", False):
+        spoken.append(lines.MEMORY_RECOVERED if store.recovered else lines.MEMORY_LOST)
+    if not getattr(store, "writable", True):
+        spoken.append(lines.NOT_SAVING)
+    return spoken
 
 
 # ----- parts -----
@@ -223,19 +254,38 @@ def _typed_speech(
     runner.outputs.append(speech)
     runner.captions = print_line
     try:
-        yield
+        try:
+            yield
+        except KeyboardInterrupt:
+            with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C: go at once
+                speech.wait_idle(8.0)  # the closing safety line
+            raise
         speech.wait_idle(10.0)  # let the goodbye play out
     finally:
         runner.outputs.remove(speech)
         speech.close()
 
 
-def _run_typed_realtime(runner: SessionRunner, stdin: IO[str]) -> None:
-    def read_lines() -> None:
-        for line in stdin:
-            runner.hear(line.rstrip("\n"), "typed")
-        runner.close_input()
+def _read_typed_lines(runner: SessionRunner, stdin: IO[str], end_at_eof: bool) -> None:
+    """Every line typed on `stdin` goes to the runner, like speech; in the background."""
 
-    reader = threading.Thread(target=read_lines, name="stdin-reader", daemon=True)
-    reader.start()
-    runner.run_realtime()
+    def read_lines() -> None:
+        try:
+            for line in stdin:
+                if line.strip():
+                    runner.hear(line.rstrip("\n"), "typed")
+        except (OSError, ValueError):  # stdin closed under us: nothing more to read
+            pass
+        if end_at_eof:
+            runner.close_input()
+
+    threading.Thread(target=read_lines, name="stdin-reader", daemon=True).start()
+
+
+def _run_typed_realtime(runner: SessionRunner, stdin: IO[str]) -> None:
+    _read_typed_lines(runner, stdin, end_at_eof=True)
+    try:
+        runner.run_realtime()
+    except KeyboardInterrupt:
+        runner.finish()  # while the speaker is still open: the closing line is spoken
+        raise

@@ -534,6 +534,9 @@ def run_live(runner: SessionRunner, parts: LiveParts, settings: LiveSettings) ->
         output.wait_idle(settings.drain_s)
     except KeyboardInterrupt:
         output.stop_all()
+        runner.finish()  # the closing safety line, and the session's end recorded
+        with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C: go at once
+            output.wait_idle(settings.drain_s)
         raise
     finally:
         listener.close()

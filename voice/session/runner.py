@@ -32,12 +32,14 @@ from voice.coach.actions import (
     SpeechDone,
     StateChanged,
     StopAll,
+    StoreFailed,
     Tick,
     Unrecognized,
 )
 from voice.coach.dialogue import Coach, State
 from voice.coach.grammar import SAFETY_INTENTS, Grammar, Parse
 from voice.coach.memory import PainReported, Store
+from voice.errors import BackCoachError
 from voice.store.transcript import Transcript
 
 __all__ = [
@@ -138,6 +140,8 @@ class SessionRunner:
         transcript: Transcript,
         store: Store,
         captions: Callable[[str], None] | None = None,
+        notices: Iterable[str] = (),
+        warn: Callable[[str], None] | None = None,
     ) -> None:
         self.coach = coach
         self.grammar = grammar
@@ -148,6 +152,11 @@ class SessionRunner:
         """Prints each spoken line (accessibility); None when the output prints already."""
         self.outputs: list[Output] = []
         self.ended = False
+        self.notices = tuple(notices)
+        """Spoken after the greeting (the safety memory was recovered, cannot be saved)."""
+        self.warn = warn
+        """Prints a problem for the user (stderr); None: the transcript only."""
+        self._store_error: str | None = None
         self.pending_start: str | None = None
         """Routine name to start as soon as the coach is free (after any screening question)."""
         self._queue: queue.Queue[Event | _Heard | None] = queue.Queue()
@@ -189,8 +198,12 @@ class SessionRunner:
 
     # ----- the loop (owner thread) -----
 
+    def store_failure_told(self, detail: str) -> None:
+        """The user was told already (at start) that nothing is saved: no second notice."""
+        self._store_error = detail
+
     def start(self) -> None:
-        self._dispatch(SessionStart(self.clock.now()))
+        self._dispatch(SessionStart(self.clock.now(), self.notices))
 
     def run_realtime(self) -> None:
         """Until end of session or end of input, with the wall clock."""
@@ -306,4 +319,14 @@ class SessionRunner:
         else:
             self.transcript.write(now, "log", record=type(record).__name__, **fields)
         # After the transcript line, so a failing store never hides the event.
-        self.store.record(record)
+        try:
+            self.store.record(record)
+        except BackCoachError as error:  # StoreError: disk full, read-only, ...
+            # The coach keeps its safety state in memory for the session; the
+            # user is told once, and the session goes on.
+            self.transcript.write(now, "log", message="store failed", detail=str(error))
+            if self._store_error is None:
+                self._store_error = str(error)
+                if self.warn is not None:
+                    self.warn(f"history is not being saved: {error}")
+                self._queue.put(StoreFailed(now, str(error)))
