@@ -371,3 +371,13 @@ def test_status_counts_the_coachs_speaking_time() -> None:
     left = sim.coach._seconds_left(sim.now)
     assert left >= holds_and_rests + talk - 0.5
     assert talk > 5  # the instructions are long enough to matter
+
+
+def test_trouble_hearing_is_said_once() -> None:
+    from voice.coach.actions import HearingFailed
+
+    sim = _in("hold")
+    sim.feed(HearingFailed(sim.now, "RuntimeError('engine crashed')"))
+    sim.feed(HearingFailed(sim.now + 1, "RuntimeError('engine crashed')"))
+    assert sim.said().count(lines.TROUBLE_HEARING) == 1
+    assert sim.state is State.HOLD  # the routine goes on; stop still works

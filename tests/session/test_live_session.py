@@ -648,3 +648,25 @@ def test_typed_lines_drive_a_spoken_session_beside_the_microphone(tmp_path: Path
     intents = [e["intent"] for e in events if e["event"] == "intent"]
     assert intents == ["No", "Next", "ListRoutines"]
     assert events[-1].get("record") == "SessionEnded"
+
+
+class _BrokenRecognizer(_FakeRecognizer):
+    """A recognizer that raises on every block (a broken model, a bug in the engine)."""
+
+    def accept(self, pcm: bytes) -> list[object]:
+        self.fed += 1
+        raise RuntimeError("engine crashed")
+
+
+def test_a_failing_recognizer_is_told_once_and_the_stop_model_still_stops() -> None:
+    runner = _FakeRunner()
+    failures: list[str] = []
+    runner.hearing_failed = failures.append  # type: ignore[attr-defined]
+    recognizer = _BrokenRecognizer({})
+    blocks = [np.zeros(320, np.int16).tobytes()] * 5
+    listener = _listener(runner, recognizer, blocks, _FiringDetector())
+    listener.run()  # type: ignore[attr-defined]
+    assert recognizer.fed >= 5  # the listener went on after every failure
+    assert len(failures) == 1 and "engine crashed" in failures[0]
+    # With nothing left to confirm it, a trigger of the stop model is the stop.
+    assert ("hear", "stop") in runner.calls

@@ -21,6 +21,7 @@ __all__ = [
     "EndSession",
     "Event",
     "FlushSpeech",
+    "HearingFailed",
     "IntentHeard",
     "Log",
     "Persist",
@@ -119,6 +120,14 @@ class StoreFailed:
     detail: str = ""
 
 
+@dataclass(frozen=True)
+class HearingFailed:
+    """The speech recognizer failed and restarted: told once; stops still work."""
+
+    now: float
+    detail: str = ""
+
+
 Event = (
     SessionStart
     | IntentHeard
@@ -128,6 +137,7 @@ Event = (
     | DeviceLost
     | DeviceRestored
     | StoreFailed
+    | HearingFailed
 )
 
 

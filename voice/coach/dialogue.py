@@ -29,6 +29,7 @@ from voice.coach.actions import (
     EndSession,
     Event,
     FlushSpeech,
+    HearingFailed,
     IntentHeard,
     Persist,
     Say,
@@ -161,6 +162,7 @@ class Coach:
         """CONFIRM asks whether to answer the screening question again (not a cooldown)."""
         self._reading_first_precautions = False
         self._told_not_saving = False
+        self._told_hearing_trouble = False
         self._stopped_routine: Routine | None = None
         self._stopped_step: int | None = None
         self._finished_routine: Routine | None = None
@@ -242,6 +244,9 @@ class Coach:
             self._device_lost(out, event.now)
         elif isinstance(event, DeviceRestored):
             out.say(lines.MIC_BACK, SayKind.INFO)
+        elif isinstance(event, HearingFailed) and not self._told_hearing_trouble:
+            self._told_hearing_trouble = True
+            out.say(lines.TROUBLE_HEARING, SayKind.SAFETY)
         elif isinstance(event, StoreFailed) and not self._told_not_saving:
             # once: the safety state lives on in this session's memory
             self._told_not_saving = True

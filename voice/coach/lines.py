@@ -306,6 +306,10 @@ NOT_PAIN_IDLE = "Good. Say help to hear what you can say."
 
 # ----- safe understanding -----
 
+TROUBLE_HEARING = (
+    "I am having trouble hearing you. Stop still works: say stop, or type your "
+    "commands and press Enter."
+)
 MEMORY_RECOVERED = (
     "Your safety memory was damaged, so I started a new one. Today's pain limits "
     "and your safety answer were recovered."

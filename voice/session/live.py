@@ -412,7 +412,9 @@ class Listener:
             )
             if not self._recognizer_failed:
                 self.output.print_line(f"(trouble hearing: {error}; listening again)")
+                runner.hearing_failed(repr(error))  # the coach says so, once
             self._recognizer_failed = True
+            self.path.recognizer_failed(time.monotonic())
             with contextlib.suppress(Exception):
                 self._reset_recognizer(detector=False)
             return []

@@ -24,6 +24,7 @@ from voice.coach.actions import (
     EndSession,
     Event,
     FlushSpeech,
+    HearingFailed,
     IntentHeard,
     Log,
     Persist,
@@ -185,6 +186,10 @@ class SessionRunner:
 
     def speech_done(self, utterance_id: int) -> None:
         self._queue.put(SpeechDone(self.clock.now(), utterance_id))
+
+    def hearing_failed(self, detail: str) -> None:
+        """The recognizer raised (it starts afresh; the stop model still stops)."""
+        self._queue.put(HearingFailed(self.clock.now(), detail))
 
     def device_lost(self, detail: str) -> None:
         self._queue.put(DeviceLost(self.clock.now(), detail))

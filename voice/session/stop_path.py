@@ -96,6 +96,9 @@ class StopPathSettings:
     """Seconds without a partial or a stop-model trigger before a long utterance is cut."""
     confirm_s: float = 1.5
     """Seconds a stop/pain partial waits for its final before it is acted on as heard."""
+    deaf_s: float = 10.0
+    """Seconds after the recognizer failed during which a stop-model trigger alone is a
+    stop: nothing could confirm it, and a stop must never wait for a broken engine."""
 
 
 @dataclass(frozen=True)
@@ -325,6 +328,7 @@ class StopPath:
         self._pending: _Pending | None = None
         self._last_partial_at = -math.inf
         self._last_trigger_at = -math.inf
+        self._deaf_until = -math.inf
         self._triggers: list[TriggerSeen] = []
         """Stop-model triggers since the last final (the utterance in progress)."""
 
@@ -341,17 +345,25 @@ class StopPath:
 
     # ----- inputs -----
 
+    def recognizer_failed(self, now: float) -> None:
+        """The recognizer raised and is starting afresh: for `deaf_s` the stop model decides."""
+        self._deaf_until = now + self.settings.deaf_s
+
     def trigger(self, trigger: Trigger, now: float, speaking: bool) -> list[Decision]:
         """The stop model fired; `speaking`: the coach has speech playing or queued."""
         self._last_trigger_at = now
         self._triggers.append(TriggerSeen(trigger.time_s, trigger.probability, now))
-        if not speaking or self._duck_until is not None:
+        deaf = now < self._deaf_until
+        if not deaf and (not speaking or self._duck_until is not None):
             return []
         # Pausing is harmless and undone in a moment, so the pre-trigger is only held
         # back when the coach itself is saying "stop": a quiet user's stop under the
         # coach's voice must still silence it at once.
         if self._coach_says("stop", now) and self._echo("stop", now - 0.6, now, True) is not None:
             return []
+        if deaf:
+            stop = Parse("Stop", {}, "stop")
+            return [Silence(False, "stop"), Hear("stop", stop, confirmed=True)]
         self._duck_until = now + self.settings.release_s
         return [Duck()]
 
