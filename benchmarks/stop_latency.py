@@ -121,7 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     bench = Bench(audio, work, args.engine)
     load: list[subprocess.Popen[bytes]] = []
     only = set(args.only.split(","))
+    xruns = AlsaXruns(work / "stderr.txt")
     try:
+        xruns.start()
         bench.start()
         print(f"engine: {bench.engine} (--engine {args.engine})")
         load = start_load(args.load, load_limit_s(args.trials, args.readings))
@@ -138,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         stop_load(load)
         bench.close()
+        xruns.stop()
     stop.latencies = bench.analyse("stop", "silence", stop.misses)
     pain.latencies = bench.analyse("pain", "silence", pain.misses)
     command.latencies = bench.analyse("next", "sound", command.misses)
@@ -153,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"command tries acted on: {acted}/{command.tries} "
               f"({100.0 * acted / command.tries:.0f} %, target >= {ACTED_PCT} %)")  # fmt: skip
     print(f"self-triggered stops: {self_stops} in {readings} precaution readings (target 0)")
+    print(f"ALSA xruns: {xruns.underruns} playback underruns, {xruns.overruns} capture "
+          f"overruns ({xruns.minutes:.1f} min)")  # fmt: skip
     print(f"cpu: {cpu:.1f} % of one core (target <= {CPU_PCT})")
     print(f"rss: {rss:.0f} MB peak (target <= {RSS_MB})")
     if bench.ended:
@@ -186,6 +191,42 @@ def stop_load(procs: list[subprocess.Popen[bytes]]) -> None:
     for proc in procs:
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=5)
+
+
+class AlsaXruns:
+    """Counts ALSA's "underrun occurred" / "overrun occurred" lines (written to fd 2 by
+    alsa-lib when a stream ran dry or over) while the benchmark runs."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.underruns = 0
+        self.overruns = 0
+        self.minutes = 0.0
+        self._saved: int | None = None
+        self._t0 = 0.0
+
+    def start(self) -> None:
+        sys.stderr.flush()
+        self._saved = os.dup(2)
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(fd, 2)
+        os.close(fd)
+        self._t0 = time.monotonic()
+
+    def stop(self) -> None:
+        if self._saved is None:
+            return
+        sys.stderr.flush()
+        os.dup2(self._saved, 2)
+        os.close(self._saved)
+        self._saved = None
+        self.minutes = (time.monotonic() - self._t0) / 60.0
+        text = self.path.read_text(errors="replace")
+        self.underruns = text.count("underrun occurred")
+        self.overruns = text.count("overrun occurred")
+        rest = [line for line in text.splitlines() if "occurred" not in line]
+        if rest:  # everything else goes where it was going
+            print("\n".join(rest[-40:]), file=sys.stderr)
 
 
 # ----- measuring -----

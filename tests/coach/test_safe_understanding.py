@@ -6,7 +6,7 @@ import pytest
 
 from tests.support.coach_sim import T0, Sim, book, grammar
 from voice.coach import lines
-from voice.coach.actions import FlushSpeech, Say, SayKind, SpeechDone, StopAll
+from voice.coach.actions import FlushSpeech, Say, SayKind, SessionStart, SpeechDone, StopAll
 from voice.coach.dialogue import State
 from voice.coach.memory import PainReported, SafetyMemory, Screening, ScreeningAnswered
 from voice.coach.plan import speaking_s
@@ -262,10 +262,55 @@ def test_ready_during_the_partner_briefing_does_not_cut_it() -> None:
     assert sim.state is State.BRIEFING
     actions = sim.say("ready")
     assert not any(isinstance(a, FlushSpeech) for a in actions)
+    assert not [a for a in actions if isinstance(a, Say)]  # no "Sorry, I didn't catch that"
     sim.done()  # the partner hears every instruction, then the first step follows
     said = sim.said()
     for line in book().get("tight_hug").partner.instructions:  # type: ignore[union-attr]
         assert line in said
+
+
+def test_ready_during_a_briefing_that_asks_for_ready_goes_straight_on() -> None:
+    # A routine (your own, say) whose first step does not wait for ready: its
+    # briefing ends with "Say ready when you are in position"; an early ready answers it.
+    import dataclasses
+
+    from voice.coach.dialogue import Coach
+    from voice.coach.routines import RoutineBook
+
+    rotation = book().get("rotation")
+    first = dataclasses.replace(rotation.steps[0], wait_for=None)
+    own = dataclasses.replace(rotation, steps=(first, *rotation.steps[1:]))
+    variant = RoutineBook({**book().routines, "rotation": own}, book().precautions)
+    sim = Sim(Coach(variant, SafetyMemory(screening=SCREENED)), now=T0)
+    sim.auto_speech = False
+    sim.feed(SessionStart(T0))
+    sim.say("start rotation")
+    assert sim.state is State.BRIEFING
+    sim.say("ready")
+    sim.done()
+    assert lines.SAY_READY in sim.said()  # it was already queued
+    run = sim.coach._run
+    assert run is not None and run.briefed  # nobody waits for a second ready
+
+
+def test_the_screening_answer_cannot_be_changed_in_the_pain_questions() -> None:
+    sim = _in("pain_followup")
+    sim.say("change my screening answer")
+    assert sim.state is State.PAIN_FOLLOWUP
+    sim.say("five")
+    assert [r.rating for r in sim.records() if isinstance(r, PainReported)] == [5]
+
+
+def test_a_stop_while_confirming_a_screening_change_leaves_no_stale_question() -> None:
+    memory = SafetyMemory(screening=SCREENED, last_worked={"lumbar": T0 - 60})
+    sim = Sim.new(memory)
+    sim.say("change my screening answer")
+    sim.say("stop")
+    sim.say("no")  # it did not hurt
+    sim.say("start rotation")  # within the cooldown: "do you want to start anyway?"
+    sim.say("yes")
+    assert sim.coach.routine is not None and sim.coach.routine.id == "rotation"
+    assert not [r for r in sim.records() if isinstance(r, ScreeningAnswered)]
 
 
 def test_the_exhale_line_is_said_once() -> None:

@@ -351,7 +351,8 @@ class Coach:
             out.say(lines.PRECAUTIONS_SKIPPED, SayKind.ACK)
 
     def _change_screening(self, out: Out) -> None:
-        if self.state in IN_ROUTINE:
+        if self.state not in (State.IDLE, State.FINISHED, State.SCREENING):
+            # never from a routine, a stop or the pain questions: those come first
             out.say(lines.SCREENING_AFTER_ROUTINE, SayKind.PROMPT)
             return
         if self.memory.screening_condition is None:

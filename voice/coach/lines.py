@@ -190,9 +190,7 @@ LEAVE_IT = "All right, we will leave it for now."
 
 HINT_SCREENING = "Please say yes or no."
 HINT_PRECAUTIONS = "Say skip to skip the precautions."
-SCREENING_AFTER_ROUTINE = (
-    "Let us finish or stop this routine first; then say change my screening answer."
-)
+SCREENING_AFTER_ROUTINE = "Let us finish this first; then say change my screening answer."
 HINT_PAIN_RATING = "Say a number from zero to ten."
 HINT_STOPPED = "Did it hurt? Say yes or no."
 HINT_CONFIRM = "Say yes to start anyway, or no."

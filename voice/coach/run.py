@@ -66,6 +66,7 @@ def start_routine(c: Coach, out: Out, now: float, routine_id: str) -> None:
     cooldown = cooldown_check(c.memory.last_worked.get(region), routine.cooldown_min, now)
     if cooldown.verdict is StartVerdict.COOLDOWN:
         out.add(FlushSpeech())
+        c._confirming_screening = False
         c._pending_routine = routine.id
         c.state = State.CONFIRM
         out.say(
@@ -176,10 +177,13 @@ def reprompt(c: Coach, out: Out, now: float) -> None:
 
 def signal(c: Coach, out: Out, now: float, intent: str) -> None:
     run = c._run
-    if run is not None and c.state is State.BRIEFING and not run.briefed:
+    if run is not None and c.state is State.BRIEFING:
         # "ready" while the briefing is still being said: the partner's instructions
-        # are not cut; the first step follows them at once.
-        run.early_ready = True
+        # are not cut. When the coach would then ask for "ready", the first step
+        # follows at once; when the first step asks for it itself, it is asked
+        # after its instruction, which the person has not heard yet.
+        if not run.briefed:
+            run.early_ready = True
         return
     if (
         run is not None
