@@ -44,7 +44,7 @@ UTTERANCES: list[tuple[str, str | None]] = [
     # paraphrases people use
     ("what's next", "Next"), ("what is next", "Next"), ("next", "Next"),
     ("skip", "Next"), ("skip them", "Next"),
-    ("I'm done", "EndSession"), ("we're done", "EndSession"), ("goodbye", "EndSession"),
+    ("I'm done", "EndSession"), ("i am done", "EndSession"), ("goodbye", "EndSession"),
     ("ok go", "Now"), ("okay go", "Now"),
     # whisper writes an espeak "that hurts" as "let's go" under load: no such command
     ("let's go", None),
