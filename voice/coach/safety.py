@@ -13,6 +13,7 @@ from datetime import datetime, tzinfo
 from enum import Enum
 
 from voice.coach.memory import FREQUENCY_LIMIT_PER_DAY
+from voice.coach.safety_words import Reading, clauses, read_safety
 
 __all__ = [
     "FREQUENCY_LIMIT_PER_DAY",
@@ -118,9 +119,9 @@ def clear_yes_or_no(text: str) -> bool | None:
     The screening question decides whether routines may run at all, so an
     acknowledgement or an answer to another question never counts as one.
     """
-    words = set(text.lower().replace(",", " ").replace(".", " ").replace("!", " ").split())
-    if words & {"pain", "painful", "hurt", "hurts"}:
+    if read_safety(text) is not Reading.NONE:
         return None
+    words = {word for clause in clauses(text) for word in clause}
     yes, no = bool(words & CLEAR_YES), bool(words & CLEAR_NO)
     if yes == no:
         return None

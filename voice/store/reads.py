@@ -34,9 +34,12 @@ class SafetyReads:
 
     def _rows_since(self, since: float) -> History:
         """Every row from `since` on and the latest screening answer (to start a journal)."""
+        return self._history(since, since)
+
+    def _history(self, since: float, until: float) -> History:
         return History(
             since=since,
-            until=since,
+            until=until,
             screening=self.screening(),
             sessions=tuple(self.sessions(since)),
             runs=tuple(self.runs(since)),
@@ -174,15 +177,7 @@ class SafetyReads:
         since = local_day_start(now, self.tz)
         for _ in range(days - 1):
             since = local_day_start(since - 1.0, self.tz)
-        return History(
-            since=since,
-            until=now,
-            screening=self.screening(),
-            sessions=tuple(self.sessions(since)),
-            runs=tuple(self.runs(since)),
-            pains=tuple(self.pains(since)),
-            stops=tuple(self.stops(since)),
-        )
+        return self._history(since, now)
 
     def sessions(self, since: float) -> list[SessionRow]:
         rows = self._db.execute(
