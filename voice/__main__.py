@@ -2,4 +2,6 @@ import sys
 
 from voice.cli import main
 
-sys.exit(main())
+# Guarded: the recognizer process (multiprocessing "spawn") imports this module again.
+if __name__ == "__main__":
+    sys.exit(main())

@@ -81,3 +81,9 @@ class Hearing:
 
     def set_phrases(self, phrases: list[str]) -> None:
         self.recognizer.set_phrases(phrases)
+
+    def close(self) -> None:
+        """End the recognizer's process, where it has one."""
+        close = getattr(self.recognizer, "close", None)
+        if callable(close):
+            close()

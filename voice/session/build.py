@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from voice.audio import PULSE_LATENCY_MS
 from voice.coach import lines
 from voice.coach.dialogue import Coach
 from voice.coach.grammar import Grammar, load_grammar
@@ -139,16 +140,27 @@ def build_hearing(
     phrases: list[str],
     print_line: Callable[[str], None] | None = None,
     pretrigger_threshold: float = LiveSettings.pretrigger_threshold,
+    isolated: bool = False,
 ) -> Hearing:
     """The recognizer for `--engine`/`--model` and the one stop model beside it.
 
     `auto` prints its one-line notice itself. Without the stop model (with a
-    line on `print_line`) the recognizer alone stops.
+    line on `print_line`) the recognizer alone stops. `isolated`: the engine
+    runs in a process of its own (live sessions: see `voice.listen.asr.isolated`);
+    the stop model stays here, beside the audio.
     """
-    from voice.listen.asr.engines import create_recognizer
-
     detector = _build_detector(print_line)
-    recognizer = create_recognizer(engine, model, phrases, shared_stop_model=detector is not None)
+    shared = detector is not None
+    recognizer: Any
+    if isolated:
+        from voice.listen.asr.isolated import EngineSpec, IsolatedRecognizer
+
+        spec = EngineSpec(str(Engine(engine).value), model, tuple(phrases), shared)
+        recognizer = IsolatedRecognizer(spec)
+    else:
+        from voice.listen.asr.engines import create_recognizer
+
+        recognizer = create_recognizer(engine, model, phrases, shared_stop_model=shared)
     return Hearing(recognizer, detector, pretrigger_threshold)
 
 
@@ -183,14 +195,18 @@ def build_live(
     from voice.speak.tts import SpeechSettings
 
     # Must be set before PortAudio initialises (the first sounddevice import).
-    os.environ.setdefault("PULSE_LATENCY_MSEC", "20")
+    os.environ.setdefault("PULSE_LATENCY_MSEC", str(PULSE_LATENCY_MS))
     from_file = options.input is not None and options.input.lower().endswith(".wav")
     open_source = _source_factory(options.input, settings)
     hearing = build_hearing(
         options.engine, options.model, runner.grammar.sentences(), print_line,
-        settings.pretrigger_threshold,
+        settings.pretrigger_threshold, isolated=True,
     )  # fmt: skip
-    first_source = open_source()  # AudioDeviceError here when there is no microphone
+    try:
+        first_source = open_source()  # AudioDeviceError here when there is no microphone
+    except BaseException:
+        hearing.close()
+        raise
     output = build_speaker_output(runner, print_line)
     return LiveParts(
         hearing=hearing,

@@ -316,6 +316,8 @@ class Listener:
         self._source: Any = None
         self._recognizer_failed = False
         """The recognizer raised once already (the notice is printed once)."""
+        self._last_failure = ""
+        """The last recognizer error logged."""
 
     def run(self) -> None:
         try:
@@ -407,9 +409,11 @@ class Listener:
             return self.hearing.recognize(data)
         except Exception as error:
             runner = self.runner
-            runner.transcript.write(
-                runner.clock.now(), "log", message="recognizer failed", error=repr(error)
-            )
+            if repr(error) != self._last_failure:  # an engine that stays down: logged once
+                self._last_failure = repr(error)
+                runner.transcript.write(
+                    runner.clock.now(), "log", message="recognizer failed", error=repr(error)
+                )
             if not self._recognizer_failed:
                 self.output.print_line(f"(trouble hearing: {error}; listening again)")
                 runner.hearing_failed(repr(error))  # the coach says so, once
@@ -544,6 +548,7 @@ def run_live(runner: SessionRunner, parts: LiveParts, settings: LiveSettings) ->
         listener.close()
         if thread.is_alive():
             thread.join(settings.join_s)
+        parts.hearing.close()
         for source in sources:  # never handed to the listener
             _close(source)
         if output in runner.outputs:
