@@ -29,7 +29,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("PULSE_LATENCY_MSEC", "20")
+from voice.audio import PULSE_LATENCY_MS
+
+os.environ.setdefault("PULSE_LATENCY_MSEC", str(PULSE_LATENCY_MS))
 
 from tests.support.audio_probe import MonitorProbe, PrivateSink
 from tests.support.pulse import start_virtual_audio

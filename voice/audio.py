@@ -12,6 +12,7 @@ import soxr
 from voice.errors import AudioDeviceError, MissingRequirement
 
 __all__ = [
+    "PULSE_LATENCY_MS",
     "SAMPLE_RATE",
     "Resampler",
     "as_float",
@@ -26,6 +27,13 @@ __all__ = [
 
 SAMPLE_RATE = 16000
 """Hertz: the rate of every audio source and the only rate recognizers accept."""
+
+PULSE_LATENCY_MS = 40
+"""PulseAudio buffer per stream, milliseconds (set through PULSE_LATENCY_MSEC before
+PortAudio initialises). With 2 busy processes on 2 cores (benchmarks/stop_latency.py
+--load 2, pocketsphinx, 10 tries each): 20 ms gave 16 ALSA playback underruns in 7.4 min
+and stop p95 206 ms, 40 ms gave 3 in 8.2 min and stop p95 200 ms. A stop does not wait
+for the buffer: `abort()` drops it."""
 
 RESAMPLE_QUALITY = "HQ"
 """soxr's quality preset: high quality, linear phase; plenty for speech and cue tones."""

@@ -206,8 +206,8 @@ def test_spoken_session_end_to_end(live_audio: VirtualAudio, tmp_path: Path, eng
         assert session.wait_for(_is_say("Stopped. Did that hurt?"), 5)
         assert say_until(session, live_audio, clips_for("yes", clips), intent_is("Yes"))
         assert session.wait_for(_is_say("How strong is the pain"), 10)
-        rating = [espeak_clip(w, clips, v) for w in ("three", "five") for v in
-                  ("en-us+klatt", "en-us+f1", "en-us+m2")]  # fmt: skip
+        rating = [espeak_clip(w, clips, v) for w in ("three", "five", "two") for v in
+                  ("en-us+klatt", "en-us+f1", "en-us+m2", "en-us+f2")]  # fmt: skip
         assert say_until(session, live_audio, rating, intent_is("PainRating")), session.output()
         assert say_until(
             session, live_audio, clips_for("end session", clips), intent_is("EndSession")

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from tests.support.pulse import VirtualAudio, _pactl, read_wav_mono, stop_recording
+from voice.audio import PULSE_LATENCY_MS
 
 REPO = Path(__file__).resolve().parents[2]
 HUMAN = Path(__file__).resolve().parents[1] / "data" / "speech"
@@ -110,7 +111,7 @@ class LiveSession:
         env.update(
             PULSE_SINK=self.audio.speaker_sink,
             PULSE_SOURCE=self.audio.mic_source,
-            PULSE_LATENCY_MSEC="20",
+            PULSE_LATENCY_MSEC=os.environ.get("PULSE_LATENCY_MSEC", str(PULSE_LATENCY_MS)),
             PYTHONUNBUFFERED="1",
         )
         data = self.workdir / "data"

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from voice.audio import PULSE_LATENCY_MS
+
 SPEAKER_SINK = "bc_speaker"
 MIC_SINK = "bc_mic"
 
@@ -111,7 +113,7 @@ def start_virtual_audio(speaker_sink: str = SPEAKER_SINK, mic_sink: str = MIC_SI
         raise RuntimeError(
             f"missing {', '.join(missing)}: apt-get install pulseaudio pulseaudio-utils"
         )
-    os.environ.setdefault("PULSE_LATENCY_MSEC", "20")
+    os.environ.setdefault("PULSE_LATENCY_MSEC", str(PULSE_LATENCY_MS))
     audio = VirtualAudio(speaker_sink, mic_sink)
     if not server_running():
         subprocess.run(
