@@ -88,6 +88,8 @@ class Speaker:
         self._closing = False
         self._rate_factor = 1.0
         self._volume_factor = 1.0
+        self.synthesizer: Synthesizer | None = None
+        """The worker's synthesizer once it started (read its cache figures, not more)."""
         self._preload: deque[str] = deque(CACHED_PHRASES if preload else ())
         self._player = Player(
             output,
@@ -208,6 +210,7 @@ class Speaker:
         synth: Synthesizer | None = None
         try:
             synth = Synthesizer(self.settings)
+            self.synthesizer = synth
         except MissingRequirement as error:
             self.tts_error = error
             self._report_error(f"speech is unavailable, cue tones only: {error}")
