@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import statistics
 import sys
 import threading
 import time
@@ -90,10 +89,6 @@ def _busy() -> None:
         pass
 
 
-def percentile(values: list[float], q: float) -> float:
-    return float(np.percentile(values, q))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engine", default="pocketsphinx", choices=["pocketsphinx", "whisper"])
@@ -119,10 +114,10 @@ def main() -> None:
     for isolated in (False, True):
         values = figures[isolated]
         where = "own process" if isolated else "in process"
-        median, p95 = statistics.median(values), percentile(values, 95)
+        median, p95 = np.median(values), np.percentile(values, 95)
         print(f"{args.engine} {where}: longest wait median {median:.0f} ms, p95 {p95:.0f} ms "
               f"over {len(values)} runs, load {args.load}")  # fmt: skip
-    print(f"max_lock_wait_isolated_p95_ms={percentile(figures[True], 95):.0f}")
+    print(f"max_lock_wait_isolated_p95_ms={np.percentile(figures[True], 95):.0f}")
 
 
 if __name__ == "__main__":

@@ -178,3 +178,16 @@ def test_the_decoding_costs_this_process_nothing(isolated: IsolatedRecognizer) -
     local = create_recognizer("pocketsphinx", None, load_grammar().sentences(), notice=False)
     in_process, handed_over = cpu_of(local), cpu_of(isolated)
     assert handed_over < in_process / 4, (in_process, handed_over)
+
+
+def test_a_restarted_engine_keeps_the_phrases_it_was_last_given() -> None:
+    recognizer = IsolatedRecognizer(_spec())
+    try:
+        recognizer.set_phrases(["stop", "yes"])
+        recognizer._process.kill()
+        recognizer._process.wait(5)
+        with contextlib.suppress(RecognizerFailed):
+            recognizer.finish()
+        assert recognizer._spec.phrases == ("stop", "yes")  # what the new process is built from
+    finally:
+        recognizer.close()

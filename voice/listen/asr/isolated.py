@@ -27,7 +27,7 @@ import signal
 import socket
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +129,7 @@ class IsolatedRecognizer:
     def set_phrases(self, phrases: list[str]) -> None:
         self._send(("set_phrases", self._generation, list(phrases)))
         self._collect(wait=True)
+        self._spec = replace(self._spec, phrases=tuple(phrases))  # what a restart builds
 
     def _stop_scores(self, scores: list[Any]) -> None:
         self._send(("stop_scores", self._generation, scores))
