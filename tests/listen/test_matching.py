@@ -19,6 +19,22 @@ def test_repeats_collapse() -> None:
     assert collapse_repeats(["stop", "that", "hurts"]) == ["stop", "that", "hurts"]
 
 
+@pytest.mark.parametrize(
+    ("looped", "meant"),
+    [("what can i say what can i say what can i sa", "what can i say"),
+     ("speed up speed up speed up speed", "speed up"),
+     ("stop pain stop pain stop pain stop stop stop", "stop pain"),
+     ("softer softer softer soft", "softer")],
+)  # fmt: skip
+def test_a_loop_cut_at_the_token_limit_collapses_to_its_unit(looped: str, meant: str) -> None:
+    assert collapse_repeats(looped.split()) == meant.split()
+
+
+def test_a_trailing_word_is_kept_when_nothing_repeated() -> None:
+    """Only a loop loses its cut-off tail: "go back go" may be two commands."""
+    assert collapse_repeats(["go", "back", "go"]) == ["go", "back", "go"]
+
+
 def test_the_pain_cry_is_not_oh() -> None:
     lexicon = Lexicon.bundled()
     assert lexicon.phones("ow") == ("AW",)

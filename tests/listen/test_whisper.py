@@ -109,6 +109,52 @@ def test_a_failing_transcription_is_reported_and_listening_goes_on(
     assert finals(feed(recognizer, stop))[0].split()[0] == "stop"  # the next one is heard
 
 
+def beams_run(recognizer: Recognizer, monkeypatch: pytest.MonkeyPatch, pcm: bytes) -> tuple:
+    """(finals, beam widths of every decoding pass) while the recognizer hears `pcm`."""
+    widths: list[int] = []
+    generate = recognizer._generate  # type: ignore[attr-defined]
+
+    def counted(encoded: object, prompt: list[int], tokens: int, beam: int = 1) -> object:
+        widths.append(beam)
+        return generate(encoded, prompt, tokens, beam)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(recognizer, "_generate", counted)
+        results = feed(recognizer, pcm)
+    return [h for h in results if h.final and h.text], widths
+
+
+def test_a_reading_that_is_a_phrase_costs_no_beam(
+    recognizer: Recognizer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    finals_, widths = beams_run(recognizer, monkeypatch, wav_to_pcm16k(vendored_clips("yes")[0]))
+    assert [h.text for h in finals_] == ["yes"]
+    assert finals_[0].alternatives == ()
+    assert set(widths) == {1}
+
+
+def test_a_reading_that_is_no_phrase_comes_with_the_beams_other_readings(
+    recognizer: Recognizer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "go" is not among this recognizer's phrases (stop, yes, no): the beam runs, and its
+    readings are other texts than the first."""
+    finals_, widths = beams_run(recognizer, monkeypatch, wav_to_pcm16k(vendored_clips("go")[0]))
+    assert finals_ and finals_[0].text not in ("stop", "yes", "no")
+    assert recognizer.settings.alternatives in widths  # type: ignore[attr-defined]
+    for hyp in finals_:
+        assert hyp.text not in hyp.alternatives and all(hyp.alternatives)
+        assert all(len(a.split()) <= len(hyp.text.split()) for a in hyp.alternatives)
+
+
+def test_a_looping_transcript_is_not_decoded_further() -> None:
+    from voice.listen.asr.whisper_engine import _looping
+
+    assert _looping("yes yes yes yes yes yes")
+    assert _looping("what can i say what can i say what")
+    assert not _looping("start the bed edge stretch please")
+    assert not _looping("stop stop")
+
+
 def test_audio_from_before_a_reset_gives_no_result(recognizer: Recognizer) -> None:
     pcm = b"\0" * 9600 + wav_to_pcm16k(vendored_clips("yes")[0]) + b"\0" * 16000
     recognizer.reset()

@@ -148,3 +148,44 @@ def test_a_grammar_engines_partial_prefix_is_not_fused_into_a_stop(matcher) -> N
     """pocketsphinx's partial "start" (of "start rotation") carries no stop-model reading."""
     path = StopPath(grammar(), matcher=matcher, fusion=FUSION)
     assert path.results([Hypothesis("start", False, 0.0, 0.3)], 10.0, 0.3) == []
+
+
+def heard(out: list) -> list:
+    return [d.parse.intent if d.parse else None for d in out if isinstance(d, Hear)]
+
+
+def test_an_alternative_reading_is_matched_when_the_first_is_no_command(matcher) -> None:
+    path = StopPath(grammar(), matcher=matcher, fusion=FUSION)
+    hyp = Hypothesis("go matt", True, 0.0, 0.6, alternatives=("go map", "go back"))
+    assert heard(path.results([hyp], 10.0, 1.0)) == ["Previous"]
+
+
+def test_the_first_reading_wins_over_the_alternatives(matcher) -> None:
+    path = StopPath(grammar(), matcher=matcher, fusion=FUSION)
+    hyp = Hypothesis("pause", True, 0.0, 0.6, alternatives=("stop",))
+    out = path.results([hyp], 10.0, 1.0)
+    assert heard(out) == ["Pause"] and not any(isinstance(d, Silence) for d in out)
+
+
+def test_a_pain_alternative_silences_like_a_pain_reading(matcher) -> None:
+    path = StopPath(grammar(), matcher=matcher, fusion=FUSION)
+    hyp = Hypothesis("stop my fur", True, 0.0, 0.6, alternatives=("stop that hurts",))
+    out = path.results([hyp], 10.0, 1.0)
+    assert Silence(pain=True, text="stop my fur") in out
+
+
+def test_the_stop_model_is_not_fused_with_an_alternative(matcher) -> None:
+    """The fusion weighed the first reading; "stuff" as a second reading is no stop."""
+    path = StopPath(grammar(), matcher=matcher, fusion=FUSION)
+    hyp = Hypothesis("the weather", True, 0.0, 0.6, stop_probability=0.9, alternatives=("stuff",))
+    assert heard(path.results([hyp], 10.0, 1.0)) == [None]
+
+
+def test_an_alternative_turns_nothing_into_a_stop_only_when_the_stop_model_fired(matcher):
+    """ "off" and "up" have "ouch" among Whisper's readings: without the model, no stop."""
+    quiet = Hypothesis("off", True, 0.0, 0.6, stop_probability=0.1, alternatives=("ouch",))
+    path = StopPath(grammar(), matcher=matcher, fusion=FUSION)
+    assert not any(isinstance(d, Silence) for d in path.results([quiet], 10.0, 1.0))
+    fired = Hypothesis("off", True, 0.0, 0.6, stop_probability=0.8, alternatives=("ouch",))
+    path = StopPath(grammar(), matcher=matcher, fusion=FUSION)
+    assert Silence(pain=True, text="off") in path.results([fired], 10.0, 1.0)

@@ -490,7 +490,23 @@ class StopPath:
         if probability is None and self._triggers:
             probability = max(t.probability for t in self._triggers)
         heard = hyp.text if text is None else text
-        return verdict(heard, probability, self.grammar, self.matcher, self.fusion)
+        found = verdict(heard, probability, self.grammar, self.matcher, self.fusion)
+        if found.kind not in (VerdictKind.NONE, VerdictKind.STOP):
+            return found
+        # The engine's other readings of the same audio, most likely first, matched
+        # without the fusion (it weighed the first). A stop may turn out to be a pain
+        # stop ("stop methods" / "stop that hurts"); nothing may turn into a stop or
+        # pain only when the stop model fired too: "off" and "up" have "ouch" among
+        # their readings (measured on human-full).
+        fired = probability is not None and probability >= self.fusion.model_probability
+        for other in getattr(hyp, "alternatives", ()):
+            again = verdict(other, None, self.grammar, self.matcher, self.fusion)
+            if found.kind is VerdictKind.STOP:
+                if again.kind is VerdictKind.PAIN:
+                    return again
+            elif again.kind is VerdictKind.COMMAND or (again.safety and fired):
+                return again
+        return found
 
     def _confirm(self) -> list[Decision]:
         """A stop/pain partial silenced the coach and no final said otherwise: act on it.

@@ -1,4 +1,4 @@
-"""Speech recognition: one small interface, vosk and pocketsphinx behind it.
+"""Speech recognition: one small interface, with vosk, Whisper and pocketsphinx behind it.
 
 Engines are imported lazily (`create_recognizer`), so importing this package is cheap.
 """

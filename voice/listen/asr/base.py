@@ -85,6 +85,10 @@ class Hypothesis:
     decode_s: float = field(default=0.0, compare=False)
     """Seconds of processing after the utterance's audio was complete (Whisper
     transcribes whole utterances); 0.0 for streaming engines."""
+    alternatives: tuple[str, ...] = ()
+    """Other readings of the same audio, most likely first (Whisper's beam, when its
+    first reading is no phrase): the grammar match tries them when `text` matches
+    nothing."""
 
 
 @runtime_checkable

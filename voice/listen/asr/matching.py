@@ -125,19 +125,29 @@ class MatchSettings:
     session on "and passion" (heard in the live benchmark) costs the user the session."""
 
 
-def collapse_repeats(words: list[str], longest: int = 3) -> list[str]:
-    """'no no no no' -> 'no', 'speed up speed up' -> 'speed up'.
+def collapse_repeats(words: list[str], longest: int = 6) -> list[str]:
+    """'no no no no' -> 'no', 'speed up speed up speed' -> 'speed up'.
 
-    Whisper stutters on short clips; and 'stop stop' means what 'stop' means.
+    Whisper loops on short clips until its token limit ("what can i say what can
+    i say what can i sa"); and 'stop stop' means what 'stop' means. After a loop
+    was collapsed, a cut-off repeat at the end is dropped too.
     """
     out = list(words)
+    collapsed = False
     for n in range(1, longest + 1):
         i = 0
         while i + 2 * n <= len(out):
             if out[i : i + n] == out[i + n : i + 2 * n]:
                 del out[i + n : i + 2 * n]
+                collapsed = True
             else:
                 i += 1
+    if collapsed:
+        for i in range(max(1, len(out) - longest), len(out)):
+            tail = " ".join(out[i:])
+            units = (" ".join(out[i - n : i]) for n in range(len(out) - i, min(longest, i) + 1))
+            if any(len(unit) > len(tail) and unit.startswith(tail) for unit in units):
+                return out[:i]
     return out
 
 
