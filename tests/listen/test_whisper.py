@@ -218,3 +218,17 @@ def test_the_downloaded_model_is_found_first(
     found = whisper_model.find_whisper_model()
     assert found is not None and found.source == "download"
     assert found.path == (whisper_model.whisper_download_dir() / whisper_model.WHISPER_MODEL)
+
+
+def test_a_peek_for_the_stop_model_never_waits_for_the_beam(recognizer: Recognizer) -> None:
+    """A partial is on a stop's way: its first reading alone, even when it is no phrase."""
+    import numpy as np
+
+    from voice.listen.asr.whisper_engine import _Job
+
+    audio = np.frombuffer(wav_to_pcm16k(vendored_clips("go")[0]), "<i2").astype(np.float32)
+    audio = audio / 32768.0
+    generation = recognizer._generation  # type: ignore[attr-defined]
+    peek = recognizer._transcribe(_Job(audio, 0.0, 1.0, False, generation, 0, False))  # type: ignore[attr-defined]
+    assert peek.text and peek.text not in ("stop", "yes", "no")
+    assert peek.alternatives == ()

@@ -411,7 +411,9 @@ class WhisperRecognizer:
         return Hypothesis(
             text, job.final, job.start_s, job.end_s,
             confidence=min(1.0, math.exp(logprob)), source="whisper",
-            cut=job.cut, alternatives=self._alternatives(encoded, text, math.exp(logprob)),
+            cut=job.cut,
+            # never for a peek: it is on the stop's way, and the beam would delay it
+            alternatives=self._alternatives(encoded, text, math.exp(logprob)) if job.final else (),
         )  # fmt: skip
 
     def _alternatives(self, encoded: Any, text: str, confidence: float) -> tuple[str, ...]:
