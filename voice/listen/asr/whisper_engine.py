@@ -389,11 +389,11 @@ class WhisperRecognizer:
         batch = ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None]))
         encoded = self._model.model.encode(batch)
         result = self._generate(encoded, self._prompt, s.first_tokens)
-        tokens = self._text_tokens(result)
+        tokens = self._text_tokens(result.sequences_ids[0])
         logprob = float(result.scores[0]) if result.scores else -10.0
         if len(tokens) >= s.first_tokens and not _looping(self._decode(tokens)):
             more = self._generate(encoded, self._prompt + tokens, s.max_tokens - len(tokens))
-            extra = self._text_tokens(more)
+            extra = self._text_tokens(more.sequences_ids[0])
             if extra and more.scores:  # scores are per token: weigh both passes by length
                 logprob = (logprob * len(tokens) + float(more.scores[0]) * len(extra)) / (
                     len(tokens) + len(extra)
@@ -432,7 +432,7 @@ class WhisperRecognizer:
         beam = self._generate(encoded, self._prompt, s.first_tokens, s.alternatives)
         best = max((float(x) for x in beam.scores), default=0.0)
         readings = (
-            normalize(self._decode([t for t in seq if t < self._tokenizer.eot]))
+            normalize(self._decode(self._text_tokens(seq)))
             for seq, score in zip(beam.sequences_ids, beam.scores, strict=True)
             if float(score) >= best - s.alternative_margin
         )
@@ -456,9 +456,10 @@ class WhisperRecognizer:
             suppress_blank=True,
         )[0]
 
-    def _text_tokens(self, result: Any) -> list[int]:
+    def _text_tokens(self, sequence: list[int]) -> list[int]:
+        """A generated sequence without its special tokens (end of text and after)."""
         eot = self._tokenizer.eot
-        return [t for t in result.sequences_ids[0] if t < eot]
+        return [t for t in sequence if t < eot]
 
     def _decode(self, tokens: list[int]) -> str:
         return str(self._model.hf_tokenizer.decode(tokens)).strip()
