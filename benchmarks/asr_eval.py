@@ -52,6 +52,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from voice.coach.dialogue import ASKED_RATING  # noqa: E402
 from voice.coach.grammar import Grammar, load_grammar  # noqa: E402
 from voice.commands.recognize import decide  # noqa: E402
 from voice.listen.asr.base import Engine, Hypothesis  # noqa: E402
@@ -78,6 +79,8 @@ FUSION_GRID = [
 ]
 """min_similarity 1.01: the fusion switched off (the transcript alone decides)."""
 MAX_FALSE_STOP_TRAIN = 0.01
+NUMBERS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
+"""Number words, by value (human-full has some among _unknown_)."""
 
 
 @dataclass
@@ -187,14 +190,42 @@ def decode(hearing: Any, clip: Clip) -> Decoded:
 
 
 def judge(d: Decoded, grammar: Grammar, matcher: Any, fusion: StopFusion) -> Outcome:
-    """What the live session would do with the clip."""
-    _, parse, silenced = decide(d.results, grammar, matcher, fusion)
+    """What the live session would do with the clip.
+
+    A rating is said when the coach asks for one, so a clip meant as a rating is
+    judged as the answer to "how strong was it?" (`asked`); every other clip as
+    said when the coach waits for nothing in particular.
+    """
+    asked = ASKED_RATING if d.clip.expected == "PainRating" else frozenset()
+    _, parse, silenced = decide(d.results, grammar, matcher, fusion, asked)
     intent = parse.intent if parse else None
     if intent == "PainRating" and d.clip.expected != "PainRating":
         # A rating is heard only when the coach asks for one; otherwise the coach says
         # it did not catch that: no command ("one", "seven" are among _unknown_).
         intent = None
     return Outcome(intent, silenced)
+
+
+def report_ratings(decoded: list[Decoded], grammar: Grammar, matcher: Any) -> None:
+    """Human number words as answers to "how strong was it?", and other words taken for one."""
+    right = wrong = 0
+    digits: list[Decoded] = []
+    false: Counter[str] = Counter()
+    for d in decoded:
+        word = Path(d.clip.name).name.split("_")[0]
+        _, parse, _ = decide(d.results, grammar, matcher, StopFusion(), ASKED_RATING)
+        value = parse.slots.get("value") if parse and parse.intent == "PainRating" else None
+        if d.clip.label == "_unknown_" and word in NUMBERS:
+            digits.append(d)
+            right += value == NUMBERS.index(word)
+            wrong += value is not None and value != NUMBERS.index(word)
+        elif value is not None:
+            false[f"{d.clip.label}->{value}"] += 1
+    print(
+        f"number words (in _unknown_) asked for a rating: right value {pct(right, len(digits))},"
+        f" wrong value {wrong}"
+    )
+    print(f"other clips taken for a rating when asked: {sum(false.values())}", dict(false))
 
 
 def pct(n: int, d: int) -> str:
@@ -367,6 +398,7 @@ def main() -> int:
         print("## human-full, held-out folds (fusion chosen on the other folds):")
         print("  chosen per fold:", [dataclasses.astuple(f) for f in chosen])
         recall = report_human(held_out, decoded)
+        report_ratings(decoded, grammar, matcher)
         print("## human-full, the shipped settings on every clip (not cross-validated):")
         shipped = [(d.clip, judge(d, grammar, matcher, StopFusion())) for d in decoded]
         r, f = stop_rates(shipped)

@@ -6,7 +6,7 @@ import pytest
 
 from tests.support.coach_sim import T0, Sim, book
 from voice.coach.actions import AdjustSpeech, Cue, CueKind, EndSession, FlushSpeech, Say, StopAll
-from voice.coach.dialogue import CoachSettings, State, plan_moves
+from voice.coach.dialogue import ASKED_RATING, CoachSettings, State, plan_moves
 from voice.coach.memory import (
     Outcome,
     PainReported,
@@ -181,6 +181,18 @@ def test_pain_stop_in_every_state(target: str) -> None:
         assert pain[-1].region == in_routine.region.value
         ended = [r for r in sim.records() if isinstance(r, RoutineEnded)]
         assert ended[-1].outcome is Outcome.PAIN
+
+
+def test_the_coach_waits_for_a_rating_only_while_it_asks_for_one() -> None:
+    """`Coach.asked` lets the recognizer take a near miss for a rating ("free")."""
+    sim = _to_state("hold")
+    assert sim.coach.asked == frozenset()
+    sim.say("stop")
+    assert sim.coach.asked == frozenset()  # "Did that hurt?" waits for yes or no
+    sim.say("yes")
+    assert sim.coach.asked == ASKED_RATING
+    sim.say("three")
+    assert sim.coach.asked == frozenset()
 
 
 def test_stop_then_yes_is_the_pain_protocol_and_locks_the_region() -> None:

@@ -68,7 +68,10 @@ from voice.coach.safety import clear_yes_or_no, next_local_midnight
 from voice.coach.safety_words import Reading, read_safety
 from voice.coach.states import IN_ROUTINE, State
 
-__all__ = ["Coach", "CoachSettings", "Move", "State", "plan_moves"]
+__all__ = ["ASKED_RATING", "Coach", "CoachSettings", "Move", "State", "plan_moves"]
+
+ASKED_RATING = frozenset({"PainRating"})
+"""What the coach waits for after "how strong was it?" (`Coach.asked`)."""
 
 
 @dataclass(frozen=True)
@@ -208,6 +211,12 @@ class Coach:
     @property
     def wakeup_at(self) -> float | None:
         return self._timer_at
+
+    @property
+    def asked(self) -> frozenset[str]:
+        """Answers-only intents the coach waits for now: a pain rating after "how
+        strong was it?". The recognizer may take a near miss for one only then."""
+        return ASKED_RATING if self.state is State.PAIN_FOLLOWUP else frozenset()
 
     def step(self, event: Event) -> list[Action]:
         out = Out(self)

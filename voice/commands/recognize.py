@@ -140,16 +140,21 @@ def recognize_pcm(recognizer: Recognizer, pcm: bytes) -> FileResult:
 
 
 def decide(
-    results: tuple[Hypothesis, ...], grammar: Any, matcher: Any, fusion: Any = None
+    results: tuple[Hypothesis, ...],
+    grammar: Any,
+    matcher: Any,
+    fusion: Any = None,
+    asked: frozenset[str] = frozenset(),
 ) -> tuple[str, Any, bool]:
     """(text, parse, silenced) the live session would act on for these results.
 
     Decided by the session's own `StopPath`; `silenced`: a stop or pain silenced
-    the coach on the way (a stop heard in a partial result counts too).
+    the coach on the way (a stop heard in a partial result counts too); `asked`:
+    the answers the coach would be waiting for (none: it waits for nothing).
     """
     from voice.session.stop_path import Hear, Silence, StopPath
 
-    path = StopPath(grammar, matcher=matcher, fusion=fusion)
+    path = StopPath(grammar, matcher=matcher, fusion=fusion, asked=lambda: asked)
     end = results[-1].end_s if results else 0.0
     decisions = path.results(results, end, end) + path.tick(end + 3600.0)
     silenced = any(isinstance(d, Silence) for d in decisions)

@@ -307,7 +307,12 @@ class Listener:
         self.settings = settings
         self.from_file = from_file
         self.path = StopPath(
-            runner.grammar, settings, self._echo, self._coach_says, matcher=matcher
+            runner.grammar,
+            settings,
+            self._echo,
+            self._coach_says,
+            matcher=matcher,
+            asked=lambda: runner.asked,
         )
         self.stop_event = threading.Event()
         self.error: BaseException | None = None

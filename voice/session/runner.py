@@ -160,6 +160,9 @@ class SessionRunner:
         self._store_error: str | None = None
         self.pending_start: str | None = None
         """Routine name to start as soon as the coach is free (after any screening question)."""
+        self.asked: frozenset[str] = coach.asked
+        """The answers the coach waits for, published for the listener thread (one
+        reference, swapped whole after each step)."""
         self._queue: queue.Queue[Event | _Heard | None] = queue.Queue()
 
     # ----- inputs (any thread) -----
@@ -277,6 +280,7 @@ class SessionRunner:
 
     def _dispatch(self, event: Event) -> None:
         self._apply(self.coach.step(event))  # only the owner thread gets here
+        self.asked = self.coach.asked
         if self.pending_start and self.coach.state in (State.IDLE, State.FINISHED):
             name, self.pending_start = self.pending_start, None
             self.hear(f"start {name}", "option")

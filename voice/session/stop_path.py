@@ -268,16 +268,18 @@ def verdict(
     grammar: Grammar,
     matcher: GrammarMatcher | None,
     fusion: StopFusion,
+    asked: frozenset[str] = frozenset(),
 ) -> Verdict:
     """What an engine's text is, fused with the stop model (pure; see module doc).
 
     `stop_probability`: 0..1, the stop model's highest probability over the
-    utterance, None when unknown. Without a matcher the grammar's exact parse decides.
+    utterance, None when unknown; `asked`: the answers the coach waits for
+    (`GrammarMatcher.match`). Without a matcher the grammar's exact parse decides.
     """
     text = text.strip()
     if matcher is None:
         return _verdict_of(grammar.parse(text))
-    match = matcher.match(text)
+    match = matcher.match(text, asked=asked)
     if match is not None:
         # The matched sentence carries the slots ("start the foam roller" -> routine).
         parse = grammar.parse(match.sentence) or Parse(match.intent, {}, match.sentence)
@@ -315,6 +317,7 @@ class StopPath:
         coach_says: Callable[[str, float], bool] | None = None,
         matcher: GrammarMatcher | None = None,
         fusion: StopFusion | None = None,
+        asked: Callable[[], frozenset[str]] | None = None,
     ) -> None:
         self.grammar = grammar
         self.settings = settings or StopPathSettings()
@@ -324,6 +327,8 @@ class StopPath:
         self._echo: EchoCheck = echo or (lambda text, start, end, safety: None)
         self._coach_says = coach_says or (lambda word, now: False)
         """`(word, now)`: the coach is saying `word`, or said it a moment ago."""
+        self._asked = asked or frozenset
+        """The answers the dialogue waits for now (read at each final: it changes)."""
         self._duck_until: float | None = None
         self._pending: _Pending | None = None
         self._last_partial_at = -math.inf
@@ -490,7 +495,8 @@ class StopPath:
         if probability is None and self._triggers:
             probability = max(t.probability for t in self._triggers)
         heard = hyp.text if text is None else text
-        found = verdict(heard, probability, self.grammar, self.matcher, self.fusion)
+        asked = self._asked()
+        found = verdict(heard, probability, self.grammar, self.matcher, self.fusion, asked)
         if found.kind not in (VerdictKind.NONE, VerdictKind.STOP):
             return found
         # The engine's other readings of the same audio, most likely first, matched
@@ -500,7 +506,7 @@ class StopPath:
         # their readings (measured on human-full).
         fired = probability is not None and probability >= self.fusion.model_probability
         for other in getattr(hyp, "alternatives", ()):
-            again = verdict(other, None, self.grammar, self.matcher, self.fusion)
+            again = verdict(other, None, self.grammar, self.matcher, self.fusion, asked)
             if found.kind is VerdictKind.STOP:
                 if again.kind is VerdictKind.PAIN:
                     return again

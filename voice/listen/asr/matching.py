@@ -26,10 +26,18 @@ from typing import Any
 
 from rapidfuzz.distance import Levenshtein
 
-__all__ = ["GrammarMatcher", "Lexicon", "Match", "MatchSettings", "collapse_repeats"]
+__all__ = [
+    "ANSWERS_ONLY",
+    "GrammarMatcher",
+    "Lexicon",
+    "Match",
+    "MatchSettings",
+    "collapse_repeats",
+]
 
 SAFETY = ("Stop", "PainStop")
-_EXACT_ONLY = ("PainRating",)
+ANSWERS_ONLY = frozenset({"PainRating"})
+"""Intents matched by near miss only when the coach asked for them (`match(asked=...)`)."""
 
 _LETTER_PHONES = {
     "a": "AE", "b": "B", "c": "K", "d": "D", "e": "EH", "f": "F", "g": "G", "h": "HH",
@@ -158,6 +166,9 @@ class _Entry:
     phones: str
     classes: str
     short: bool
+    by_sound: bool
+    """Compared by sound alone: spelling makes number words near misses of
+    everyday ones ("right" / "eight", "done" / "one")."""
 
 
 class GrammarMatcher:
@@ -171,44 +182,55 @@ class GrammarMatcher:
         spot: Callable[[str], str | None],
         settings: MatchSettings | None = None,
         negated: Callable[[str], str | None] = lambda text: None,
+        answers_only: Iterable[str] = (),
     ) -> None:
         """`sentences`: intent -> normalized sentences; `exact(text)`: the grammar's
         whole-sentence parse (an intent name or None), tried first; `spot(text)`: a
         stop or pain phrase anywhere in the text (an intent name or None);
         `negated(text)`: what the text means when its every stop or pain word is
         negated ("no pain at all": No), tried before any near match, so a negated
-        pain is never matched to a pain sentence that sounds alike."""
+        pain is never matched to a pain sentence that sounds alike; `answers_only`:
+        intents whose near misses count only when the coach asked for one (`match`)."""
         self.settings = settings or MatchSettings()
         self._lexicon = lexicon
         self._exact = exact
         self._spot = spot
         self._negated = negated
         self._table: list[_Entry] = []
+        self._answers: list[_Entry] = []
         for intent, items in sentences.items():
+            answer = intent in answers_only
+            table = self._answers if answer else self._table
+            if answer:
+                # Only its shortest forms (the bare "seven"): a filler alone ("that's",
+                # of "that's a two") is no answer.
+                fewest = min((len(item.split()) for item in items), default=0)
+                items = [item for item in items if len(item.split()) == fewest]
             for sentence in items:
                 phones, classes = self._encode(sentence.split())
                 short = len(phones) <= self.settings.short_phones
-                self._table.append(_Entry(intent, sentence, phones, classes, short))
+                table.append(_Entry(intent, sentence, phones, classes, short, answer))
 
     @classmethod
     def for_grammar(
         cls, grammar: Any, lexicon: Lexicon, settings: MatchSettings | None = None
     ) -> GrammarMatcher:
-        """A matcher over a `voice.coach.grammar.Grammar`. Pain ratings match only
-        exactly: they mean something only when the coach asks for one, and near
-        misses of "one" or "three" are common words ("on", "free")."""
+        """A matcher over a `voice.coach.grammar.Grammar`. A pain rating's near miss
+        counts only while the coach waits for a rating: at any other time a rating
+        means nothing, and near misses of "one" or "three" are common words ("on",
+        "free")."""
 
         def name(parse: Any) -> str | None:
             return None if parse is None else str(parse.intent)
 
-        sentences = {k: v for k, v in grammar.by_intent().items() if k not in _EXACT_ONLY}
         return cls(
-            sentences,
+            grammar.by_intent(),
             lexicon,
             lambda text: name(grammar.parse_whole(text)),
             lambda text: name(grammar.spot_safety(text)),
             settings,
             lambda text: name(grammar.negated_safety(text)),
+            answers_only=ANSWERS_ONLY,
         )
 
     def _encode(self, words: Iterable[str]) -> tuple[str, str]:
@@ -232,20 +254,39 @@ class GrammarMatcher:
         """The transcript's words, lowercase, repeats collapsed."""
         return collapse_repeats(_WORD_RE.findall(text.lower()))
 
-    def match(self, text: str, intents: Iterable[str] | None = None) -> Match | None:
-        """The sentence of `intents` (all when None) `text` was meant as, or None."""
+    def match(
+        self, text: str, intents: Iterable[str] | None = None, asked: Iterable[str] = ()
+    ) -> Match | None:
+        """The sentence of `intents` (all when None) `text` was meant as, or None.
+
+        `asked`: the answers the coach is waiting for ("PainRating" after "how
+        strong was it?"). A near miss of one of them wins over a near miss of any
+        other command, and answers-only intents among them are near-matched too; an
+        exact sentence and a stop or pain stay what they are.
+        """
         words = self.words(text)
         if not words:
             return None
         joined = " ".join(words)
         wanted = None if intents is None else set(intents)
+        found = self._match(words, joined, wanted)
+        asked = set(asked) if wanted is None else set(asked) & wanted
+        if asked and (
+            found is None or not (found.exact or found.intent in SAFETY or found.intent in asked)
+        ):
+            answer = self._nearest(words, joined, asked, self._table + self._answers)
+            if answer is not None:
+                return answer
+        return found
+
+    def _match(self, words: list[str], joined: str, wanted: set[str] | None) -> Match | None:
         intent = self._exact(joined)
         if intent is not None and (wanted is None or intent in wanted):
             return Match(intent, joined, 1.0, True)
         negation = self._negated(joined)
         if negation is not None and (wanted is None or negation in wanted):
             return Match(negation, joined, 1.0, True)
-        near = self._nearest(words, joined, wanted)
+        near = self._nearest(words, joined, wanted, self._table)
         if near is not None and near.intent in SAFETY:
             return near  # "stop that hurt" is the pain phrase, not the stop inside it
         spotted = self._spot(joined)
@@ -253,16 +294,17 @@ class GrammarMatcher:
             return Match(spotted, joined, 1.0, True)
         return near
 
-    def _nearest(self, words: list[str], joined: str, wanted: set[str] | None) -> Match | None:
+    def _nearest(
+        self, words: list[str], joined: str, wanted: set[str] | None, table: list[_Entry]
+    ) -> Match | None:
         heard = self._encode(words)
         best: tuple[float, _Entry] | None = None
-        for entry in self._table:
+        for entry in table:
             if wanted is not None and entry.intent not in wanted:
                 continue
-            score = max(
-                self._sound_similarity(heard, (entry.phones, entry.classes)),
-                Levenshtein.normalized_similarity(joined, entry.sentence),
-            )
+            score = self._sound_similarity(heard, (entry.phones, entry.classes))
+            if not entry.by_sound:
+                score = max(score, Levenshtein.normalized_similarity(joined, entry.sentence))
             if best is None or score > best[0]:
                 best = (score, entry)
         if best is None:
