@@ -63,6 +63,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from tests.support.live_harness import (  # noqa: E402
+    CLICK_S,
     InProcessSession,
     Recorder,
     clicks,
@@ -460,7 +461,13 @@ class Bench:
                     continue  # not a barge-in trial
                 onset = stop_silence_onset(speaker, rate, start)
             else:
-                if sound_between(speaker, rate, start - 0.3, end) > 0.1:
+                # From after the sync click (it is in the speaker recording too, and
+                # is most of the window before a short "next").
+                after_click = speaker_time(click, mic_clicks, spk_clicks)
+                quiet_from = start - 0.3
+                if after_click is not None:
+                    quiet_from = max(quiet_from, after_click + CLICK_S + 0.05)
+                if sound_between(speaker, rate, quiet_from, end) > 0.1:
                     print(f"  {name}: not measured (the coach was still speaking)")
                     continue  # not a clean command trial
                 onset = sound_onset(speaker, rate, end)

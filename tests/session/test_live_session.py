@@ -415,6 +415,7 @@ class _FakeRunner:
         self.clock = RealClock()
         self.transcript = Transcript(None, self.clock.now())
         self.calls: list[tuple[str, object]] = []
+        self.asked: frozenset[str] = frozenset()
 
     def safety_partial(self, text: str) -> None:
         self.calls.append(("partial", text))

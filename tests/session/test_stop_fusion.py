@@ -9,6 +9,7 @@ from voice.listen.asr.base import Hypothesis
 from voice.listen.asr.matching import GrammarMatcher, Lexicon
 from voice.session.stop_path import (
     Hear,
+    Rejected,
     Silence,
     StopFusion,
     StopPath,
@@ -189,3 +190,27 @@ def test_an_alternative_turns_nothing_into_a_stop_only_when_the_stop_model_fired
     fired = Hypothesis("off", True, 0.0, 0.6, stop_probability=0.8, alternatives=("ouch",))
     path = StopPath(grammar(), matcher=matcher, fusion=FUSION)
     assert Silence(pain=True, text="off") in path.results([fired], 10.0, 1.0)
+
+
+@pytest.mark.parametrize("noise", ["t", "tch", "hmm", "t t t"])
+def test_a_click_written_as_a_letter_is_not_answered(noise: str, matcher) -> None:
+    """The live benchmark's sync click came back as "t" and "tch": the coach said
+    "sorry, I didn't catch that" over the user's next words."""
+    out = StopPath(grammar(), matcher=matcher, fusion=FUSION).results([final(noise, 0.1)], 10, 1)
+    assert not any(isinstance(d, Hear) for d in out)
+    assert [type(d) for d in out] == [Rejected]
+
+
+def test_a_wordless_final_leaves_a_pain_partial_standing(matcher) -> None:
+    path = StopPath(grammar(), matcher=matcher, fusion=FUSION)
+    ouch = Hypothesis("ouch", False, 0.0, 0.4)
+    assert any(isinstance(d, Silence) for d in path.results([ouch], 10.0, 0.4))
+    out = path.results([final("tch", 0.1)], 10.3, 1.0)
+    hear = [d for d in out if isinstance(d, Hear)]
+    assert hear and hear[0].confirmed and hear[0].parse.intent == "PainStop"
+
+
+def test_a_clipped_stop_with_no_vowel_is_still_a_stop(matcher) -> None:
+    """ "st" while the stop model fired is the fusion's stop, never a wordless noise."""
+    out = StopPath(grammar(), matcher=matcher, fusion=FUSION).results([final("st", 0.81)], 10, 1)
+    assert Silence(pain=False, text="st") in out

@@ -53,7 +53,7 @@ from enum import Enum
 from typing import Protocol
 
 from voice.coach.grammar import SAFETY_INTENTS, Grammar, Parse
-from voice.listen.asr.matching import GrammarMatcher
+from voice.listen.asr.matching import GrammarMatcher, is_wordless
 
 __all__ = [
     "Decision",
@@ -468,6 +468,10 @@ class StopPath:
         reason = self._echo(text, start, end, verdict.safety)
         if reason is not None:
             return [Ignore(text, reason)]
+        if verdict.kind is VerdictKind.NONE and is_wordless(text):
+            # A click or a breath ("t", "tch"): nothing to answer; as an empty final,
+            # it leaves a stop or pain partial standing.
+            return [Rejected(f"no word in {text!r}"), *self._confirm()]
         pending = self._pending
         if pending is not None and not verdict.safety and pending.spot.intent == "Stop":
             # A stop partial (the spotter and the stop model agreed) silenced the

@@ -159,6 +159,17 @@ def collapse_repeats(words: list[str], longest: int = 6) -> list[str]:
     return out
 
 
+def is_wordless(text: str) -> bool:
+    """No syllable in it: only lone letters and vowelless runs ("t", "tch", "hmm").
+
+    What Whisper writes for a click, a tap or a breath. Nobody says such a thing
+    to the coach; answering it with "sorry, I didn't catch that" talks over the
+    user's next words.
+    """
+    words = _WORD_RE.findall(text.lower())
+    return bool(words) and all(len(w) == 1 or not set(w) & set("aeiouy") for w in words)
+
+
 @dataclass(frozen=True)
 class _Entry:
     intent: str
