@@ -18,6 +18,11 @@ Sets:
 - synth: two sentences of every intent spoken by six espeak-ng voices at two
   speeds, clean and with white noise at 20/10/5 dB SNR (made here into
   benchmarks/out/synth); with the shipped settings. No neural voice is used.
+  Its ratings are judged as answers to "how strong was it?" (the coach takes a
+  rating then only), every other clip as said when no answer is awaited.
+- ratings: the number words among human-full's _unknown_, as answers to "how
+  strong was it?" (right value, wrong value), and every other clip taken for a
+  rating when one is asked for.
 
 Figures per engine: stop recall; false stops on other words, on _unknown_ and
 on _silence_; unknown words -> no command; yes/no recall; intent accuracy by
