@@ -214,3 +214,14 @@ def test_a_clipped_stop_with_no_vowel_is_still_a_stop(matcher) -> None:
     """ "st" while the stop model fired is the fusion's stop, never a wordless noise."""
     out = StopPath(grammar(), matcher=matcher, fusion=FUSION).results([final("st", 0.81)], 10, 1)
     assert Silence(pain=False, text="st") in out
+
+
+def test_a_clipped_stop_is_never_taken_for_a_rating_asked_for(matcher) -> None:
+    """After "how strong was it?" a rating's near miss counts, but not over the fusion's stop."""
+    from voice.coach.dialogue import ASKED_RATING
+
+    asked = verdict("sicks", None, grammar(), matcher, FUSION, ASKED_RATING)
+    assert asked.kind is VerdictKind.COMMAND and asked.parse.slots == {"value": 6}
+    assert verdict("sicks", None, grammar(), matcher, FUSION).kind is VerdictKind.NONE
+    for word in ("sticks", "steven", "stuff", "stap"):  # the first two: near "six", "seven"
+        assert verdict(word, 0.81, grammar(), matcher, FUSION, ASKED_RATING).safety, word

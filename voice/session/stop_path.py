@@ -280,18 +280,20 @@ def verdict(
     if matcher is None:
         return _verdict_of(grammar.parse(text))
     match = matcher.match(text, asked=asked)
-    if match is not None:
-        # The matched sentence carries the slots ("start the foam roller" -> routine).
-        parse = grammar.parse(match.sentence) or Parse(match.intent, {}, match.sentence)
-        return _verdict_of(parse)
     words = matcher.words(text)
-    if (
-        words
+    fused = (
+        bool(words)
         and len(words) <= fusion.max_words
         and stop_probability is not None
         and stop_probability >= fusion.model_probability
         and matcher.best_similarity(text, "stop") >= fusion.min_similarity
-    ):
+    )
+    if match is not None and not (fused and match.intent in asked and not match.exact):
+        # The matched sentence carries the slots ("start the foam roller" -> routine).
+        parse = grammar.parse(match.sentence) or Parse(match.intent, {}, match.sentence)
+        return _verdict_of(parse)
+    if fused:
+        # Also over an answer's near miss: a clipped stop is never taken for a rating.
         return Verdict(VerdictKind.STOP, Parse("Stop", {}, " ".join(words)))
     return Verdict(VerdictKind.NONE, None)
 

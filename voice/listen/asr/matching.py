@@ -33,6 +33,7 @@ __all__ = [
     "Match",
     "MatchSettings",
     "collapse_repeats",
+    "is_wordless",
 ]
 
 SAFETY = ("Stop", "PainStop")
