@@ -74,18 +74,26 @@ class Lexicon:
     """Word -> phones (ARPAbet without stress marks), from a CMUdict-format file."""
 
     def __init__(self, entries: dict[str, tuple[str, ...]]) -> None:
-        self._entries = {**entries, **_OVERRIDES}
+        self._entries = self._joined(entries)
+
+    @staticmethod
+    def _joined(entries: dict[str, tuple[str, ...]]) -> dict[str, str]:
+        # One string a word, not a tuple of phone strings: 126,000 words cost the
+        # session 45 MB as tuples (issue 14: session RSS), about 20 MB so.
+        return {word: " ".join(phones) for word, phones in {**entries, **_OVERRIDES}.items()}
 
     @classmethod
     def from_file(cls, path: Path) -> Lexicon:
-        entries: dict[str, tuple[str, ...]] = {}
+        entries: dict[str, str] = {}
         with path.open(encoding="utf-8", errors="replace") as lines:
             for line in lines:
-                parts = line.split()
+                parts = line.split(maxsplit=1)
                 if len(parts) < 2 or "(" in parts[0]:  # alternates: the first is the usual one
                     continue
-                entries[parts[0].lower()] = tuple(line.translate(_NO_STRESS).split()[1:])
-        return cls(entries)
+                entries[parts[0].lower()] = " ".join(parts[1].translate(_NO_STRESS).split())
+        lexicon = cls({})
+        lexicon._entries = {**entries, **lexicon._entries}
+        return lexicon
 
     @classmethod
     def bundled(cls) -> Lexicon:
@@ -101,7 +109,7 @@ class Lexicon:
     def phones(self, word: str) -> tuple[str, ...]:
         found = self._entries.get(word)
         if found is not None:
-            return found
+            return tuple(found.split())
         return tuple(p for ch in word for p in _LETTER_PHONES.get(ch, "").split())
 
 
