@@ -36,8 +36,12 @@ FRAME_S = 0.01
 SILENCE_RMS = 0.003
 """Frame RMS (full scale 1.0) below which the speaker counts as silent."""
 SYNC_SINK = "bc_sync"
-CLICK_HZ = 3000.0
-"""Pitch of the sync click, hertz."""
+CLICK_HZ = 12000.0
+"""Pitch of the sync click, hertz: above the 8 kHz the coach's 16 kHz microphone
+stream keeps, so the recognizer never hears it. A 3 kHz click was transcribed
+"t", "test" or "pause", and the coach answered it over the measured word."""
+RECORD_RATE = 48000
+"""Rate of the synchronized recordings: high enough to hold the click."""
 CLICK_S = 0.03
 """Length of the sync click, seconds."""
 CLICK_GAP_S = 0.7
@@ -241,13 +245,13 @@ class Recorder:
                 f"slaves={self.audio.mic_sink},{self.audio.speaker_sink}",
             ).strip()
         self.procs = [
-            self.audio.start_recording(self.mic_wav, self.audio.mic_source),
-            self.audio.start_recording(self.speaker_wav, self.audio.speaker_monitor),
+            self.audio.start_recording(self.mic_wav, self.audio.mic_source, RECORD_RATE),
+            self.audio.start_recording(self.speaker_wav, self.audio.speaker_monitor, RECORD_RATE),
         ]
         self.click()
 
     def click(self) -> None:
-        """A short 3 kHz tone into both sinks at once (module-combine-sink keeps them in step).
+        """A short 12 kHz tone into both sinks at once (module-combine-sink keeps them in step).
 
         Null-sink monitors drop audio when PulseAudio switches a sink's rate, so
         the two recordings can drift apart; a click just before each measured
@@ -255,10 +259,14 @@ class Recorder:
         """
         wav = self.folder / "click.wav"
         if not wav.exists():
-            rate = 16000
+            rate = RECORD_RATE
             t = np.arange(int(CLICK_S * rate)) / rate
-            tone = (0.8 * np.sin(2 * np.pi * CLICK_HZ * t) * 32767).astype(np.int16)
-            pcm = np.concatenate([np.zeros(800, np.int16), tone, np.zeros(800, np.int16)])
+            # Soft edges: a hard onset spreads into the speech band (0.13 peak in the
+            # 16 kHz stream; 0.005 with them, measured through PulseAudio).
+            edges = np.hanning(len(t)) ** 0.25
+            tone = (0.8 * edges * np.sin(2 * np.pi * CLICK_HZ * t) * 32767).astype(np.int16)
+            gap = np.zeros(rate // 20, np.int16)
+            pcm = np.concatenate([gap, tone, gap])
             write_wav(wav, pcm, rate)
         subprocess.run(
             ["paplay", f"--device={SYNC_SINK}", "--latency-msec=20", str(wav)],
@@ -308,7 +316,7 @@ def _tone_frames(x: np.ndarray, rate: int, hz: float, level: float) -> np.ndarra
 
 
 def clicks(x: np.ndarray, rate: int) -> list[float]:
-    """Start times (seconds) of the sync clicks: frames that are a loud pure 3 kHz tone."""
+    """Start times (seconds) of the sync clicks: frames that are a loud pure `CLICK_HZ` tone."""
     out: list[float] = []
     for i in np.flatnonzero(_tone_frames(x, rate, CLICK_HZ, 0.2)):
         if not out or i * FRAME_S - out[-1] > 0.2:

@@ -66,13 +66,15 @@ class VirtualAudio:
             proc.wait(timeout=60)
         return proc
 
-    def start_recording(self, out: Path, source: str | None = None) -> subprocess.Popen[bytes]:
-        """Record a monitor (default: the speaker's) into a 16 kHz mono WAV until stopped."""
+    def start_recording(
+        self, out: Path, source: str | None = None, rate: int = 16000
+    ) -> subprocess.Popen[bytes]:
+        """Record a monitor (default: the speaker's) into a mono WAV at `rate` until stopped."""
         proc = subprocess.Popen(
             [
                 "parecord",
                 f"--device={source or self.speaker_monitor}",
-                "--rate=16000",
+                f"--rate={rate}",
                 "--channels=1",
                 "--format=s16le",
                 "--latency-msec=10",
