@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from voice.audio import PULSE_LATENCY_MS
+from voice.audio import PULSE_LATENCY_MS, SAMPLE_RATE
 
 SPEAKER_SINK = "bc_speaker"
 MIC_SINK = "bc_mic"
@@ -67,7 +67,7 @@ class VirtualAudio:
         return proc
 
     def start_recording(
-        self, out: Path, source: str | None = None, rate: int = 16000
+        self, out: Path, source: str | None = None, rate: int = SAMPLE_RATE
     ) -> subprocess.Popen[bytes]:
         """Record a monitor (default: the speaker's) into a mono WAV at `rate` until stopped."""
         proc = subprocess.Popen(
