@@ -66,6 +66,7 @@ from tests.support.live_harness import (  # noqa: E402
     CLICK_S,
     InProcessSession,
     Recorder,
+    click_for,
     clicks,
     espeak_clip,
     human_clips,
@@ -260,8 +261,8 @@ class Bench:
         self.cpu0 = (0.0, 0.0)
         self.pids: list[int] = []
         """This process and the speech engine's (its own process in a live session)."""
-        self.plays: list[str] = []
-        """Label of each measured word, in order; each follows one sync click."""
+        self.plays: list[tuple[str, float]] = []
+        """(label, when its sync click was played) of each measured word, in order."""
         self.mic: Any = None
         self.speaker: Any = None
         self.rate = 16000
@@ -290,8 +291,7 @@ class Bench:
 
     def play(self, label: str, clip: Path) -> None:
         """A sync click into both sinks, then the word into the mic."""
-        self.recorder.click()
-        self.plays.append(label)
+        self.plays.append((label, self.recorder.click()))
         self.audio.play_into_mic(clip)
 
     # -- trials --
@@ -439,12 +439,15 @@ class Bench:
         """
         mic, speaker, rate = self.mic, self.speaker, self.rate
         mic_clicks, spk_clicks = clicks(mic, rate), clicks(speaker, rate)
-        # The first click is the recorder's own start click.
-        marks = mic_clicks[1:]
+        times = self.recorder.click_times
         missed = {m.split(":")[0] for m in misses}
         out = []
-        for name, click in zip(self.plays, marks, strict=False):
+        for name, played in self.plays:
             if not name.startswith(label) or name in missed:
+                continue
+            click = click_for(played, times, mic_clicks)
+            if click is None:
+                print(f"  {name}: not measured (its sync click is not in the mic recording)")
                 continue
             word = word_after(mic, rate, click)
             if word is None:

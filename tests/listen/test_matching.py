@@ -88,6 +88,15 @@ def test_other_words_and_talk_give_no_command(matcher: GrammarMatcher, heard: st
     assert matcher.match(heard) is None
 
 
+def test_spelling_counts_only_for_words_the_dictionary_lacks(matcher: GrammarMatcher) -> None:
+    """By letters "slow it" is two edits from "stop it"; by sound it is no command.
+    (Whisper's "slow it" for espeak-ng "slower" stopped the routine.)"""
+    assert matcher._lexicon.knows("slow") and not matcher._lexicon.knows("cussions")
+    assert matcher.match("slow it") is None
+    spelled = matcher.match("Pre-cussions")  # "cussions": no sound, so its letters count
+    assert spelled is not None and spelled.intent == "ReadPrecautions"
+
+
 def test_ending_the_session_needs_a_nearer_miss(matcher: GrammarMatcher) -> None:
     assert matcher.match("and passion") is None  # heard in the live benchmark
     in_session = matcher.match("in session")

@@ -225,6 +225,9 @@ class Recorder:
     folder: Path
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     sync_module: str | None = None
+    click_times: list[float] = field(default_factory=list)
+    """`time.monotonic()` as each click was played, the start click first
+    (`click_for` finds each one in a recording)."""
 
     @property
     def mic_wav(self) -> Path:
@@ -250,7 +253,7 @@ class Recorder:
         ]
         self.click()
 
-    def click(self) -> None:
+    def click(self) -> float:
         """A short 12 kHz tone into both sinks at once (module-combine-sink keeps them in step).
 
         Null-sink monitors drop audio when PulseAudio switches a sink's rate, so
@@ -268,12 +271,15 @@ class Recorder:
             gap = np.zeros(rate // 20, np.int16)
             pcm = np.concatenate([gap, tone, gap])
             write_wav(wav, pcm, rate)
+        played = time.monotonic()
+        self.click_times.append(played)
         subprocess.run(
             ["paplay", f"--device={SYNC_SINK}", "--latency-msec=20", str(wav)],
             check=True,
             timeout=20,
         )
         time.sleep(CLICK_GAP_S)
+        return played
 
     def stop(self) -> tuple[np.ndarray, np.ndarray, int]:
         """(mic, speaker) samples as recorded (align them with `clicks` and `speaker_time`)."""
@@ -313,6 +319,24 @@ def _tone_frames(x: np.ndarray, rate: int, hz: float, level: float) -> np.ndarra
     tone = (frames @ c) ** 2 + (frames @ s) ** 2
     total = (frames**2).sum(axis=1) * f / 2 + 1e-12
     return (tone / total > 0.5) & (np.sqrt((frames**2).mean(axis=1)) > level)
+
+
+def click_for(
+    played: float, click_times: Sequence[float], found: Sequence[float], within_s: float = 1.0
+) -> float | None:
+    """The click of a recording (`found`, from `clicks`) that was played at `played`.
+
+    `click_times`: when each click was played (`Recorder.click_times`, the start
+    click first, which `found` must hold too). A recording can lose a click (one
+    sink of the combine sink missed three in a row in a 9 min run), so clicks are
+    paired by time, not by count: pairing the n-th play with the n-th click found
+    measured the words after a lost click against the wrong click.
+    """
+    if not click_times or not found:
+        return None
+    expected = found[0] + (played - click_times[0])
+    near = min(found, key=lambda c: abs(c - expected))
+    return near if abs(near - expected) <= within_s else None
 
 
 def clicks(x: np.ndarray, rate: int) -> list[float]:
