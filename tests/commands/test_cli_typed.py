@@ -197,7 +197,11 @@ def test_ctrl_c_mid_routine_says_the_closing_line_records_the_end_and_exits_130(
         proc.kill()
         raise AssertionError("the session never reached the waiting state")
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=30)
+    # stdin stays open until the process is gone: `communicate` closes it at once,
+    # and under load the end of input raced the Ctrl-C (exit 0, the EOF path).
+    proc.wait(timeout=30)
+    out, err = proc.stdout.read(), proc.stderr.read() if proc.stderr else ""
+    proc.stdin.close()
     assert proc.returncode == 130, err
     assert "Come back up slowly" in out
     events = read_events(transcript)

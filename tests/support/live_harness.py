@@ -322,21 +322,30 @@ def _tone_frames(x: np.ndarray, rate: int, hz: float, level: float) -> np.ndarra
 
 
 def click_for(
-    played: float, click_times: Sequence[float], found: Sequence[float], within_s: float = 1.0
+    played: float, click_times: Sequence[float], found: Sequence[float], within_s: float = 0.5
 ) -> float | None:
     """The click of a recording (`found`, from `clicks`) that was played at `played`.
 
-    `click_times`: when each click was played (`Recorder.click_times`, the start
-    click first, which `found` must hold too). A recording can lose a click (one
-    sink of the combine sink missed three in a row in a 9 min run), so clicks are
-    paired by time, not by count: pairing the n-th play with the n-th click found
-    measured the words after a lost click against the wrong click.
+    `click_times`: when each click was played (`Recorder.click_times`). A
+    recording can lose clicks (the mic one lost three in a row in a 9 min run, the
+    speaker one five and four in a 14 min run), so clicks are paired by time, not
+    by count: pairing the n-th play with the n-th click found measured the words
+    after a lost click against the wrong click. The recording's time offset is the
+    one that pairs the most clicks, and of those the one they fit best (words are
+    seconds apart in length, drift is milliseconds), so a lost start click shifts
+    nothing.
     """
     if not click_times or not found:
         return None
-    expected = found[0] + (played - click_times[0])
-    near = min(found, key=lambda c: abs(c - expected))
-    return near if abs(near - expected) <= within_s else None
+    candidates = [f - t for f in found[:5] for t in click_times[:5]]
+
+    def fit(offset: float) -> tuple[int, float]:
+        misses = [min(abs(f - t - offset) for f in found) for t in click_times]
+        return sum(m <= within_s for m in misses), -sum(m for m in misses if m <= within_s)
+
+    offset = max(candidates, key=fit)
+    near = min(found, key=lambda c: abs(c - played - offset))
+    return near if abs(near - played - offset) <= within_s else None
 
 
 def clicks(x: np.ndarray, rate: int) -> list[float]:
