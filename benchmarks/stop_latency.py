@@ -127,15 +127,21 @@ def main(argv: list[str] | None = None) -> int:
     xruns = AlsaXruns(work / "stderr.txt")
     try:
         xruns.start()
+        xruns.phase("start")
         bench.start()
         print(f"engine: {bench.engine} (--engine {args.engine})")
         load = start_load(args.load, load_limit_s(args.trials, args.readings))
         print(f"load: {args.load} busy process(es) on {os.cpu_count()} core(s)", flush=True)
+        # Underruns by phase: one run had 272 and no way to tell when they came.
+        xruns.phase("stop")
         stop = bench.stop_trials(args.trials, pain=False) if "stop" in only else Result()
+        xruns.phase("pain")
         pain = bench.stop_trials(args.trials, pain=True) if "pain" in only else Result()
+        xruns.phase("command")
         command = bench.command_trials(args.trials) if "command" in only else Result()
         cpu, rss = bench.usage()
         self_stops, readings = 0, 0
+        xruns.phase("readings")
         if "self" in only:
             for _ in range(4):  # 1.75 times the normal rate: ten readings in about six minutes
                 bench.session.type("faster")  # type: ignore[union-attr]
@@ -161,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"self-triggered stops: {self_stops} in {readings} precaution readings (target 0)")
     print(f"ALSA xruns: {xruns.underruns} playback underruns, {xruns.overruns} capture "
           f"overruns ({xruns.minutes:.1f} min)")  # fmt: skip
+    print("  underruns by phase: " + ", ".join(f"{k} {v}" for k, v in xruns.by_phase.items()))
     print(f"cpu: {cpu:.1f} % of one core, session and engine processes (target <= {CPU_PCT})")
     print(f"rss: {rss:.0f} MB peak, session + engine (target <= {RSS_MB})")
     if bench.ended:
@@ -207,6 +214,9 @@ class AlsaXruns:
         self.minutes = 0.0
         self._saved: int | None = None
         self._t0 = 0.0
+        self.by_phase: dict[str, int] = {}
+        """Playback underruns during each phase (`phase`), in order."""
+        self._phase: tuple[str, int] | None = None
 
     def start(self) -> None:
         sys.stderr.flush()
@@ -216,9 +226,24 @@ class AlsaXruns:
         os.close(fd)
         self._t0 = time.monotonic()
 
+    def phase(self, name: str | None) -> None:
+        """Underruns from now on count for `name` (None: the last phase ends)."""
+        now = self._count("underrun occurred")
+        if self._phase is not None:
+            done, since = self._phase
+            self.by_phase[done] = self.by_phase.get(done, 0) + now - since
+        self._phase = None if name is None else (name, now)
+
+    def _count(self, what: str) -> int:
+        try:
+            return self.path.read_text(errors="replace").count(what)
+        except OSError:
+            return 0
+
     def stop(self) -> None:
         if self._saved is None:
             return
+        self.phase(None)
         sys.stderr.flush()
         os.dup2(self._saved, 2)
         os.close(self._saved)
