@@ -183,6 +183,10 @@ def test_ctrl_c_mid_routine_says_the_closing_line_records_the_end_and_exits_130(
         [*BACKCOACH, "session", "--text", "--fast", "--data-dir", str(data),
          "--transcript", str(transcript)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # Ctrl-C as a terminal delivers it: a test run started in the background by a
+        # non-interactive shell ignores SIGINT, its children inherit that, and Python
+        # then installs no KeyboardInterrupt handler at all.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     assert proc.stdin is not None and proc.stdout is not None
     proc.stdin.write("no\nskip\nstart rotation\n")
@@ -197,8 +201,8 @@ def test_ctrl_c_mid_routine_says_the_closing_line_records_the_end_and_exits_130(
         proc.kill()
         raise AssertionError("the session never reached the waiting state")
     proc.send_signal(signal.SIGINT)
-    # stdin stays open until the process is gone: `communicate` closes it at once,
-    # and under load the end of input raced the Ctrl-C (exit 0, the EOF path).
+    # stdin stays open until the process is gone, so only the Ctrl-C can end the
+    # session (the end of input ends it too, with exit 0, and hid a lost Ctrl-C).
     proc.wait(timeout=30)
     out, err = proc.stdout.read(), proc.stderr.read() if proc.stderr else ""
     proc.stdin.close()
