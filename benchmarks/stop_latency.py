@@ -66,11 +66,11 @@ from tests.support.live_harness import (  # noqa: E402
     CLICK_S,
     InProcessSession,
     Recorder,
-    click_for,
     clicks,
     espeak_clip,
     human_clips,
     load_echo_loopback,
+    paired_clicks,
     sound_between,
     sound_onset,
     speaker_time,
@@ -465,12 +465,13 @@ class Bench:
         mic, speaker, rate = self.mic, self.speaker, self.rate
         mic_clicks, spk_clicks = clicks(mic, rate), clicks(speaker, rate)
         times = self.recorder.click_times
+        on_mic = dict(zip(times, paired_clicks(times, mic_clicks), strict=True))
         missed = {m.split(":")[0] for m in misses}
         out = []
         for name, played in self.plays:
             if not name.startswith(label) or name in missed:
                 continue
-            click = click_for(played, times, mic_clicks)
+            click = on_mic[played]
             if click is None:
                 print(f"  {name}: not measured (its sync click is not in the mic recording)")
                 continue

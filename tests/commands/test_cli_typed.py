@@ -188,7 +188,7 @@ def test_ctrl_c_mid_routine_says_the_closing_line_records_the_end_and_exits_130(
         # then installs no KeyboardInterrupt handler at all.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
-    assert proc.stdin is not None and proc.stdout is not None
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
     proc.stdin.write("no\nskip\nstart rotation\n")
     proc.stdin.flush()
     # wait until the coach waits for "ready" (it then blocks reading stdin)
@@ -204,7 +204,7 @@ def test_ctrl_c_mid_routine_says_the_closing_line_records_the_end_and_exits_130(
     # stdin stays open until the process is gone, so only the Ctrl-C can end the
     # session (the end of input ends it too, with exit 0, and hid a lost Ctrl-C).
     proc.wait(timeout=30)
-    out, err = proc.stdout.read(), proc.stderr.read() if proc.stderr else ""
+    out, err = proc.stdout.read(), proc.stderr.read()
     proc.stdin.close()
     assert proc.returncode == 130, err
     assert "Come back up slowly" in out

@@ -227,7 +227,7 @@ class Recorder:
     sync_module: str | None = None
     click_times: list[float] = field(default_factory=list)
     """`time.monotonic()` as each click was played, the start click first
-    (`click_for` finds each one in a recording)."""
+    (`paired_clicks` finds each one in a recording)."""
 
     @property
     def mic_wav(self) -> Path:
@@ -321,10 +321,10 @@ def _tone_frames(x: np.ndarray, rate: int, hz: float, level: float) -> np.ndarra
     return (tone / total > 0.5) & (np.sqrt((frames**2).mean(axis=1)) > level)
 
 
-def click_for(
-    played: float, click_times: Sequence[float], found: Sequence[float], within_s: float = 0.5
-) -> float | None:
-    """The click of a recording (`found`, from `clicks`) that was played at `played`.
+def paired_clicks(
+    click_times: Sequence[float], found: Sequence[float], within_s: float = 0.5
+) -> list[float | None]:
+    """The click of a recording (`found`, from `clicks`) for each click played, or None.
 
     `click_times`: when each click was played (`Recorder.click_times`). A
     recording can lose clicks (the mic one lost three in a row in a 9 min run, the
@@ -336,7 +336,7 @@ def click_for(
     nothing.
     """
     if not click_times or not found:
-        return None
+        return [None] * len(click_times)
     candidates = [f - t for f in found[:5] for t in click_times[:5]]
 
     def fit(offset: float) -> tuple[int, float]:
@@ -344,8 +344,12 @@ def click_for(
         return sum(m <= within_s for m in misses), -sum(m for m in misses if m <= within_s)
 
     offset = max(candidates, key=fit)
-    near = min(found, key=lambda c: abs(c - played - offset))
-    return near if abs(near - played - offset) <= within_s else None
+
+    def paired(played: float) -> float | None:
+        near = min(found, key=lambda c: abs(c - played - offset))
+        return near if abs(near - played - offset) <= within_s else None
+
+    return [paired(t) for t in click_times]
 
 
 def clicks(x: np.ndarray, rate: int) -> list[float]:
