@@ -23,6 +23,9 @@ Sets:
 - ratings: the number words among human-full's _unknown_, as answers to "how
   strong was it?" (right value, wrong value), and every other clip taken for a
   rating when one is asked for.
+- answers: every human clip as said after a yes-or-no question, where the
+  engine's answer words count (`report_answers`: yes/no recall and other clips
+  taken for a yes or no, their two settings cross-validated like the fusion).
 
 Figures per engine: stop recall; false stops on other words, on _unknown_ and
 on _silence_; unknown words -> no command; yes/no recall; intent accuracy by
@@ -57,7 +60,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from voice.coach.dialogue import ASKED_RATING  # noqa: E402
+from voice.coach.dialogue import ASKED_RATING, ASKED_YES_NO  # noqa: E402
 from voice.coach.grammar import Grammar, load_grammar  # noqa: E402
 from voice.commands.recognize import decide  # noqa: E402
 from voice.listen.asr.base import Engine, Hypothesis  # noqa: E402
@@ -233,6 +236,80 @@ def report_ratings(decoded: list[Decoded], grammar: Grammar, matcher: Any) -> No
     print(f"other clips taken for a rating when asked: {sum(false.values())}", dict(false))
 
 
+ANSWER_GRID = [
+    (margin, similarity)
+    for margin in (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0)
+    for similarity in (0.0, 0.34, 0.5, 0.67)
+]
+"""(StopFusion.answer_margin, answer_similarity); margin 0.0 takes no engine answer."""
+
+
+def report_answers(decoded: list[Decoded], grammar: Grammar, matcher: Any, folds: int) -> None:
+    """Every human clip as said after a yes-or-no question ("did that hurt?").
+
+    The engine's answer words (`Hypothesis.answers`) are taken then only; their
+    settings are chosen on 4 speaker-disjoint folds by right answers minus twice
+    the other clips taken for a yes or no (a false "no" to "did that hurt?" costs
+    more than a missed one, which the coach asks again), and reported on the 5th.
+    """
+    label_of = {"yes": "Yes", "no": "No"}
+
+    def intent(d: Decoded, f: StopFusion) -> str | None:
+        _, parse, _ = decide(d.results, grammar, matcher, f, ASKED_YES_NO)
+        return parse.intent if parse else None
+
+    heard = {
+        key: [intent(d, dataclasses.replace(StopFusion(), answer_margin=key[0],
+                                            answer_similarity=key[1])) for d in decoded]
+        for key in ANSWER_GRID
+    }  # fmt: skip
+
+    def right_and_false(key: tuple[float, float], rows: list[int]) -> tuple[int, int]:
+        right = sum(
+            heard[key][i] == label_of[decoded[i].clip.label]
+            for i in rows
+            if decoded[i].clip.label in label_of
+        )
+        false = sum(
+            heard[key][i] in ("Yes", "No") and decoded[i].clip.label not in label_of for i in rows
+        )
+        return right, false
+
+    held: list[tuple[int, tuple[float, float]]] = []
+    chosen = []
+    for k in range(folds):
+        train = [i for i, d in enumerate(decoded) if fold_of(d.clip.group, folds) != k]
+
+        def score(key: tuple[float, float], train: list[int] = train) -> tuple[int, float, float]:
+            right, false = right_and_false(key, train)
+            return right - 2 * false, -key[0], key[1]
+
+        best = max(ANSWER_GRID, key=score)
+        chosen.append(best)
+        held += [(i, best) for i, d in enumerate(decoded) if fold_of(d.clip.group, folds) == k]
+    print("## human-full as answers to a yes-or-no question, held-out folds:")
+    print("  chosen per fold (answer margin, similarity):", chosen)
+    for label, name in label_of.items():
+        part = [(i, key) for i, key in held if decoded[i].clip.label == label]
+        print(f"  {label} recall: {pct(sum(heard[key][i] == name for i, key in part), len(part))}")
+    others = [(i, key) for i, key in held if decoded[i].clip.label not in label_of]
+    false = Counter(
+        f"{decoded[i].clip.label}->{heard[key][i]}"
+        for i, key in others
+        if heard[key][i] in ("Yes", "No")
+    )
+    taken = pct(sum(false.values()), len(others))
+    print(f"  other clips taken for a yes or no: {taken}", dict(false))
+    shipped = StopFusion()
+    everything = list(range(len(decoded)))
+    without = right_and_false((0.0, shipped.answer_similarity), everything)
+    with_ = right_and_false((shipped.answer_margin, shipped.answer_similarity), everything)
+    print(
+        f"  every clip, yes/no right and other clips taken for one: without the engine's"
+        f" answers {without}, shipped {with_}"
+    )
+
+
 def pct(n: int, d: int) -> str:
     return f"{n}/{d} = {100 * n / d:.1f}%" if d else "n/a"
 
@@ -404,6 +481,7 @@ def main() -> int:
         print("  chosen per fold:", [dataclasses.astuple(f) for f in chosen])
         recall = report_human(held_out, decoded)
         report_ratings(decoded, grammar, matcher)
+        report_answers(decoded, grammar, matcher, args.folds)
         print("## human-full, the shipped settings on every clip (not cross-validated):")
         shipped = [(d.clip, judge(d, grammar, matcher, StopFusion())) for d in decoded]
         r, f = stop_rates(shipped)

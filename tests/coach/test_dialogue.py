@@ -6,7 +6,7 @@ import pytest
 
 from tests.support.coach_sim import T0, Sim, book
 from voice.coach.actions import AdjustSpeech, Cue, CueKind, EndSession, FlushSpeech, Say, StopAll
-from voice.coach.dialogue import ASKED_RATING, CoachSettings, State, plan_moves
+from voice.coach.dialogue import ASKED_RATING, ASKED_YES_NO, CoachSettings, State, plan_moves
 from voice.coach.memory import (
     Outcome,
     PainReported,
@@ -183,16 +183,23 @@ def test_pain_stop_in_every_state(target: str) -> None:
         assert ended[-1].outcome is Outcome.PAIN
 
 
-def test_the_coach_waits_for_a_rating_only_while_it_asks_for_one() -> None:
-    """`Coach.asked` lets the recognizer take a near miss for a rating ("free")."""
+def test_the_coach_waits_for_an_answer_only_while_it_asks_for_one() -> None:
+    """`Coach.asked` lets the recognizer take a near miss for a rating ("free"), and
+    an answer the engine also saw ("no" written "now") for yes or no."""
     sim = _to_state("hold")
     assert sim.coach.asked == frozenset()
     sim.say("stop")
-    assert sim.coach.asked == frozenset()  # "Did that hurt?" waits for yes or no
+    assert sim.coach.asked == ASKED_YES_NO  # "Did that hurt?"
     sim.say("yes")
     assert sim.coach.asked == ASKED_RATING
     sim.say("three")
     assert sim.coach.asked == frozenset()
+
+
+def test_the_screening_and_a_confirmation_wait_for_yes_or_no() -> None:
+    assert _to_state("screening").coach.asked == ASKED_YES_NO
+    assert _to_state("confirm").coach.asked == ASKED_YES_NO
+    assert _to_state("waiting").coach.asked == frozenset()  # "now" is a signal there
 
 
 def test_stop_then_yes_is_the_pain_protocol_and_locks_the_region() -> None:

@@ -8,7 +8,9 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from tests.support.asr_helpers import feed, vendored_clips
@@ -114,9 +116,11 @@ def beams_run(recognizer: Recognizer, monkeypatch: pytest.MonkeyPatch, pcm: byte
     widths: list[int] = []
     generate = recognizer._generate  # type: ignore[attr-defined]
 
-    def counted(encoded: object, prompt: list[int], tokens: int, beam: int = 1) -> object:
+    def counted(
+        encoded: object, prompt: list[int], tokens: int, beam: int = 1, logits: bool = False
+    ) -> object:
         widths.append(beam)
-        return generate(encoded, prompt, tokens, beam)
+        return generate(encoded, prompt, tokens, beam, logits)
 
     with monkeypatch.context() as patch:
         patch.setattr(recognizer, "_generate", counted)
@@ -144,6 +148,37 @@ def test_a_reading_that_is_no_phrase_comes_with_the_beams_other_readings(
     for hyp in finals_:
         assert hyp.text not in hyp.alternatives and all(hyp.alternatives)
         assert all(len(a.split()) <= len(hyp.text.split()) for a in hyp.alternatives)
+
+
+def _first_step(recognizer: Recognizer, reading: str, **logits: float) -> SimpleNamespace:
+    """A greedy pass as CTranslate2 returns it: `reading`'s token first, one step of logits."""
+    tokens = recognizer._answer_tokens  # type: ignore[attr-defined]
+    encode = recognizer._tokenizer.encode  # type: ignore[attr-defined]
+    vector = np.zeros(52000, dtype=np.float32)
+    for word, value in logits.items():
+        vector[encode(" " + word.capitalize())[0]] = value
+    first = tokens.get(reading) or encode(" " + reading.capitalize())[0]
+    return SimpleNamespace(logits=[[vector]], sequences_ids=[[first]])
+
+
+def test_answer_words_come_from_the_first_step_nearest_first(recognizer: Recognizer) -> None:
+    answers = recognizer._answers  # type: ignore[attr-defined]
+    result = _first_step(recognizer, "now", now=9.0, no=8.0, yes=6.5, ow=1.0, seven=1.0)
+    assert answers(result, "now") == (("no", -1.0), ("yes", -2.5))
+    # A pained "ow" is written "now" too: "no" must not stand in for it.
+    assert answers(_first_step(recognizer, "now", now=9.0, no=8.0, ow=8.5), "now") == ()
+    assert answers(result, "no") == ()  # the reading is an answer itself
+    assert answers(result, "now go") == ()  # only one-word readings
+
+
+def test_a_real_answer_carries_no_other_answers(recognizer: Recognizer) -> None:
+    heard = [h for h in feed(recognizer, wav_to_pcm16k(vendored_clips("yes")[0])) if h.final]
+    assert [h.text for h in heard] == ["yes"] and heard[0].answers == ()
+    heard = [h for h in feed(recognizer, wav_to_pcm16k(vendored_clips("go")[0])) if h.final]
+    margin = recognizer.settings.answer_margin  # type: ignore[attr-defined]
+    for hyp in heard:
+        gaps = [gap for _, gap in hyp.answers]
+        assert gaps == sorted(gaps, reverse=True) and all(-margin <= g < 0 for g in gaps)
 
 
 def test_a_looping_transcript_is_not_decoded_further() -> None:

@@ -1,4 +1,4 @@
-"""A near miss of a pain rating counts only while the coach waits for one (real grammar,
+"""A near miss of an answer counts only while the coach waits for it (real grammar,
 CMUdict, dialogue, runner and SQLite store)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.coach_sim import T0, book, grammar
-from voice.coach.dialogue import ASKED_RATING, Coach
+from voice.coach.dialogue import ASKED_RATING, ASKED_YES_NO, Coach
 from voice.coach.memory import SafetyMemory, Screening
 from voice.listen.asr.base import Hypothesis
 from voice.listen.asr.matching import GrammarMatcher, Lexicon
@@ -47,6 +47,38 @@ def test_the_alternatives_are_matched_as_answers_too(matcher) -> None:
     hyp = Hypothesis("sandman", True, 0.0, 0.6, alternatives=("salmon",))
     parse = next(d for d in path.results([hyp], 10.0, 1.0) if isinstance(d, Hear)).parse
     assert parse is not None and parse.slots == {"value": 7}
+
+
+def _answered(matcher: GrammarMatcher, hyp: Hypothesis, asked: frozenset[str]) -> Hear:
+    path = StopPath(grammar(), matcher=matcher, asked=lambda: asked)
+    return next(d for d in path.results([hyp], 10.0, 1.0) if isinstance(d, Hear))
+
+
+def test_an_answer_the_engine_also_saw_is_taken_only_when_it_is_asked_for(matcher) -> None:
+    # Whisper writes some speakers' "no" as "now"; "no" lies 0.2 to 1.3 below it.
+    hyp = Hypothesis("now", True, 0.0, 0.6, answers=(("no", -1.2), ("yes", -2.9)))
+    answer = _answered(matcher, hyp, ASKED_YES_NO).parse
+    assert answer is not None and answer.intent == "No"
+    signal = _answered(matcher, hyp, frozenset()).parse
+    assert signal is not None and signal.intent == "Now"  # "now" while holding a stretch
+    far = Hypothesis("now", True, 0.0, 0.6, answers=(("no", -3.5),))
+    assert _answered(matcher, far, ASKED_YES_NO).parse.intent == "Now"  # type: ignore[union-attr]
+
+
+def test_an_answer_never_replaces_a_stop_a_pain_or_an_answer_heard(matcher) -> None:
+    for text, intent in (("stop", "Stop"), ("ouch", "PainStop"), ("yes", "Yes")):
+        hyp = Hypothesis(text, True, 0.0, 0.6, answers=(("no", -0.1),))
+        parse = _answered(matcher, hyp, ASKED_YES_NO).parse
+        assert parse is not None and parse.intent == intent, text
+
+
+def test_an_answer_counts_only_for_a_reading_that_sounds_like_it(matcher) -> None:
+    # Whisper writes "i'm" and "okay" for silence and breath, with "no" close behind.
+    hyp = Hypothesis("i'm", True, 0.0, 0.6, answers=(("no", -0.3),))
+    assert _answered(matcher, hyp, ASKED_YES_NO).parse is None
+    hyp = Hypothesis("knows", True, 0.0, 0.6, answers=(("no", -0.4),))
+    answer = _answered(matcher, hyp, ASKED_YES_NO).parse
+    assert answer is not None and answer.intent == "No"
 
 
 def test_the_coach_asks_for_a_rating_only_after_a_pain_stop(tmp_path: Path, matcher) -> None:

@@ -68,10 +68,13 @@ from voice.coach.safety import clear_yes_or_no, next_local_midnight
 from voice.coach.safety_words import Reading, read_safety
 from voice.coach.states import IN_ROUTINE, State
 
-__all__ = ["ASKED_RATING", "Coach", "CoachSettings", "Move", "State", "plan_moves"]
+__all__ = ["ASKED_RATING", "ASKED_YES_NO", "Coach", "CoachSettings", "Move", "State", "plan_moves"]
 
 ASKED_RATING = frozenset({"PainRating"})
 """What the coach waits for after "how strong was it?" (`Coach.asked`)."""
+ASKED_YES_NO = frozenset({"Yes", "No"})
+"""What the coach waits for after a yes-or-no question: the screening, "did that
+hurt?", "do you want to answer the safety question again?"."""
 
 
 @dataclass(frozen=True)
@@ -214,9 +217,14 @@ class Coach:
 
     @property
     def asked(self) -> frozenset[str]:
-        """Answers-only intents the coach waits for now: a pain rating after "how
-        strong was it?". The recognizer may take a near miss for one only then."""
-        return ASKED_RATING if self.state is State.PAIN_FOLLOWUP else frozenset()
+        """The answers the coach waits for now: a pain rating after "how strong was
+        it?", yes or no after a yes-or-no question. The recognizer may take a near
+        miss for one only then."""
+        if self.state is State.PAIN_FOLLOWUP:
+            return ASKED_RATING
+        if self.state in (State.SCREENING, State.STOPPED, State.CONFIRM):
+            return ASKED_YES_NO
+        return frozenset()
 
     def step(self, event: Event) -> list[Action]:
         out = Out(self)

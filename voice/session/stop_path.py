@@ -113,6 +113,14 @@ class StopFusion:
     "store", "stock", "step" 0.5 to 0.75."""
     max_words: int = 2
     """Longer transcripts are speech about something else, not a clipped "stop"."""
+    answer_margin: float = 1.5
+    """How far (log-probability) below the reading an answer word the engine also
+    saw (`Hypothesis.answers`) may lie and still be taken, while the coach waits
+    for that answer: "no" written "now" after "did that hurt?"."""
+    answer_similarity: float = 0.5
+    """0..1: how much the reading must also sound like that answer word ("now" and
+    "no" 0.5, "knows" 0.67; "i'm", "okay", "you", which Whisper writes for
+    silence and breath, 0)."""
 
 
 # ----- decisions -----
@@ -503,6 +511,9 @@ class StopPath:
         heard = hyp.text if text is None else text
         asked = self._asked()
         found = verdict(heard, probability, self.grammar, self.matcher, self.fusion, asked)
+        answer = self._asked_answer(hyp, found, asked)
+        if answer is not None:
+            return answer
         if found.kind not in (VerdictKind.NONE, VerdictKind.STOP):
             return found
         # The engine's other readings of the same audio, most likely first, matched
@@ -519,6 +530,23 @@ class StopPath:
             elif again.kind is VerdictKind.COMMAND or (again.safety and fired):
                 return again
         return found
+
+    def _asked_answer(self, hyp: Result, found: Verdict, asked: frozenset[str]) -> Verdict | None:
+        """The answer the coach waits for, when the engine saw it too and the reading
+        is no stop, no pain and no answer asked for ("now" to "did that hurt?")."""
+        if not asked or found.safety or (found.parse is not None and found.parse.intent in asked):
+            return None
+        if self.matcher is None:
+            return None
+        for word, gap in getattr(hyp, "answers", ()):
+            if gap < -self.fusion.answer_margin:
+                break  # nearest first
+            if self.matcher.similarity(hyp.text, word) < self.fusion.answer_similarity:
+                continue
+            again = verdict(word, None, self.grammar, self.matcher, self.fusion, asked)
+            if again.kind is VerdictKind.COMMAND and again.parse and again.parse.intent in asked:
+                return again
+        return None
 
     def _confirm(self) -> list[Decision]:
         """A stop/pain partial silenced the coach and no final said otherwise: act on it.

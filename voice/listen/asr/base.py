@@ -89,6 +89,11 @@ class Hypothesis:
     """Other readings of the same audio, most likely first (Whisper's beam, when its
     first reading is no phrase): the grammar match tries them when `text` matches
     nothing."""
+    answers: tuple[tuple[str, float], ...] = ()
+    """Answer words ("no", "seven") the audio may also be, with how far their
+    log-probability lies below the reading's (<= 0), nearest first. Whisper's,
+    for a one-word reading: "no" is often written "now". The session takes one
+    only while the coach waits for that answer (`voice.session.stop_path`)."""
 
 
 @runtime_checkable

@@ -92,6 +92,10 @@ class WhisperSettings:
     espeak-ng commands right clean 232 -> 243 of 276, at 10 dB 177 -> 203; any
     command from a human clip without one 40 -> 54 of 1,259 (all alternatives:
     245, 209 and 75)."""
+    answer_margin: float = 6.0
+    """Answer words whose first token is more than this (log-probability) below the
+    reading's first token are not reported (`Hypothesis.answers`). Wide on
+    purpose: the session's own margin (`StopFusion.answer_margin`) decides."""
     vad_mode: int = 3
     """pocketsphinx VAD aggressiveness, 0 (loose) to 3 (strict). Strict calls the end
     of a word sooner: end of speech -> final p95 0.67 s (loose), 0.52 s (2), 0.47 s
@@ -177,6 +181,8 @@ class WhisperRecognizer:
             words = self._tokenizer.encode(" " + self.settings.prompt.strip())
             prompt = [self._tokenizer.sot_prev, *words, *prompt]
         self._prompt = prompt
+        self._answer_tokens = self._single_tokens(ANSWER_WORDS)
+        self._pain_tokens = list(self._single_tokens(PAIN_WORDS).values())
         self._vad_type = Vad
         self.set_phrases(phrases)
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
@@ -395,7 +401,7 @@ class WhisperRecognizer:
         features = self._model.feature_extractor(padded)[:, : int(context * 100)]
         batch = ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None]))
         encoded = self._model.model.encode(batch)
-        result = self._generate(encoded, self._prompt, s.first_tokens)
+        result = self._generate(encoded, self._prompt, s.first_tokens, logits=job.final)
         tokens = self._text_tokens(result.sequences_ids[0])
         logprob = float(result.scores[0]) if result.scores else -10.0
         if len(tokens) >= s.first_tokens and not _looping(self._decode(tokens)):
@@ -421,7 +427,33 @@ class WhisperRecognizer:
             cut=job.cut,
             # never for a peek: it is on the stop's way, and the beam would delay it
             alternatives=self._alternatives(encoded, text, math.exp(logprob)) if job.final else (),
+            answers=self._answers(result, text) if job.final else (),
         )  # fmt: skip
+
+    def _answers(self, result: Any, text: str) -> tuple[tuple[str, float], ...]:
+        """Answer words the first token could also have been, for a one-word reading.
+
+        Read off the greedy pass's own first-step distribution, so they cost no
+        decoding: "no" written "now" lies 0.2 to 1.3 below it (human-full), other
+        words 5 or more. A reading that is itself an answer, or of a pain word
+        nearer than the answer, gets none.
+        """
+        words = collapse_repeats(text.split())
+        logits = getattr(result, "logits", None)
+        if len(words) != 1 or not logits or not logits[0] or not result.sequences_ids[0]:
+            return ()
+        if words[0] in self._answer_tokens:
+            return ()
+        first = np.asarray(logits[0][0], dtype=np.float32)
+        heard = float(first[result.sequences_ids[0][0]])
+        pain = max(float(first[t]) for t in self._pain_tokens)
+        found = []
+        for word, token in self._answer_tokens.items():
+            # Logits of one step differ from log-probabilities by one constant.
+            gap = float(first[token]) - heard
+            if float(first[token]) > pain and -self.settings.answer_margin <= gap < 0:
+                found.append((word, round(gap, 3)))
+        return tuple(sorted(found, key=lambda a: -a[1]))
 
     def _alternatives(self, encoded: Any, text: str, confidence: float) -> tuple[str, ...]:
         """The beam's other readings, when the greedy one is not already a phrase.
@@ -451,7 +483,9 @@ class WhisperRecognizer:
             )
         )
 
-    def _generate(self, encoded: Any, prompt: list[int], tokens: int, beam: int = 1) -> Any:
+    def _generate(
+        self, encoded: Any, prompt: list[int], tokens: int, beam: int = 1, logits: bool = False
+    ) -> Any:
         return self._model.model.generate(
             encoded,
             [prompt],
@@ -459,9 +493,20 @@ class WhisperRecognizer:
             num_hypotheses=beam,
             max_length=len(prompt) + tokens,  # counts the prompt too
             return_scores=True,
+            return_logits_vocab=logits,
             return_no_speech_prob=True,
             suppress_blank=True,
         )[0]
+
+    def _single_tokens(self, words: Sequence[str]) -> dict[str, int]:
+        """Each word's token as Whisper writes it after a space, capitalized ("No")."""
+        found = {}
+        for word in words:
+            tokens = self._tokenizer.encode(" " + word.capitalize())
+            if len(tokens) != 1:
+                raise ValueError(f"answer word {word!r} is {len(tokens)} Whisper tokens, not 1")
+            found[word] = tokens[0]
+        return found
 
     def _text_tokens(self, sequence: list[int]) -> list[int]:
         """A generated sequence without its special tokens (end of text and after)."""
@@ -471,6 +516,14 @@ class WhisperRecognizer:
     def _decode(self, tokens: list[int]) -> str:
         return str(self._model.hf_tokenizer.decode(tokens)).strip()
 
+
+ANSWER_WORDS = (
+    "yes", "no", "zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
+    "nine", "ten",
+)  # fmt: skip
+"""Answers to the coach's questions ("did that hurt?", "how strong was it?")."""
+PAIN_WORDS = ("ow",)
+"""A pained "ow" is written "now" too: an answer it is nearer to is not reported."""
 
 _MAX_COMMAND_WORDS = 8
 """Longer readings are talk, not a command: no alternatives for them."""
