@@ -73,7 +73,6 @@ from tests.support.live_harness import (  # noqa: E402
     paired_clicks,
     sound_between,
     sound_onset,
-    speaker_time,
     stop_silence_onset,
     word_after,
 )
@@ -466,6 +465,7 @@ class Bench:
         mic_clicks, spk_clicks = clicks(mic, rate), clicks(speaker, rate)
         times = self.recorder.click_times
         on_mic = dict(zip(times, paired_clicks(times, mic_clicks), strict=True))
+        on_speaker = dict(zip(times, paired_clicks(times, spk_clicks), strict=True))
         missed = {m.split(":")[0] for m in misses}
         out = []
         for name, played in self.plays:
@@ -479,11 +479,12 @@ class Bench:
             if word is None:
                 print(f"  {name}: not measured (no word found in the mic recording)")
                 continue
-            start = speaker_time(word[0], mic_clicks, spk_clicks)
-            end = speaker_time(word[1], mic_clicks, spk_clicks)
-            if start is None or end is None:
-                print(f"  {name}: not measured (no sync click in the speaker recording)")
+            spk_click = on_speaker[played]
+            if spk_click is None:
+                print(f"  {name}: not measured (its sync click is not in the speaker recording)")
                 continue
+            # The same click in both recordings: no drift between the two to bridge.
+            start, end = word[0] - click + spk_click, word[1] - click + spk_click
             if kind == "silence":
                 if sound_between(speaker, rate, start - 0.5, start) < 0.3:
                     print(f"  {name}: not measured (the coach was not speaking)")
@@ -492,10 +493,7 @@ class Bench:
             else:
                 # From after the sync click (it is in the speaker recording too, and
                 # is most of the window before a short "next").
-                after_click = speaker_time(click, mic_clicks, spk_clicks)
-                quiet_from = start - 0.3
-                if after_click is not None:
-                    quiet_from = max(quiet_from, after_click + CLICK_S + 0.05)
+                quiet_from = max(start - 0.3, spk_click + CLICK_S + 0.05)
                 if sound_between(speaker, rate, quiet_from, end) > 0.1:
                     print(f"  {name}: not measured (the coach was still speaking)")
                     continue  # not a clean command trial

@@ -33,9 +33,9 @@ from tests.support.live_harness import (
     human_clips,
     intent_is,
     load_echo_loopback,
+    paired_clicks,
     say_until,
     sound_between,
-    speaker_time,
     stop_silence_onset,
     tools_missing,
     word_after,
@@ -278,11 +278,13 @@ def test_spoken_session_end_to_end(live_audio: VirtualAudio, tmp_path: Path, eng
     # right after it (the alert tone and the question follow).
     assert stop_clip is not None
     mic_clicks, spk_clicks = clicks(mic, rate), clicks(speaker, rate)
-    word = word_after(mic, rate, mic_clicks[-1])
+    # The click played right before the stop word, in each recording.
+    on_mic = paired_clicks(rec.click_times, mic_clicks)[-1]
+    on_speaker = paired_clicks(rec.click_times, spk_clicks)[-1]
+    assert on_mic is not None and on_speaker is not None, (mic_clicks, spk_clicks)
+    word = word_after(mic, rate, on_mic)
     assert word is not None, mic_clicks
-    word_start = speaker_time(word[0], mic_clicks, spk_clicks)
-    word_end = speaker_time(word[1], mic_clicks, spk_clicks)
-    assert word_start is not None and word_end is not None, (mic_clicks, spk_clicks)
+    word_start, word_end = word[0] - on_mic + on_speaker, word[1] - on_mic + on_speaker
     assert sound_between(speaker, rate, word_start - 0.8, word_start) > 0.5, (stop_clip, word)
     onset = stop_silence_onset(speaker, rate, word_start)
     assert onset is not None and onset - word_end < 0.6, (word_start, word_end, onset)

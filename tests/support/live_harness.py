@@ -258,7 +258,7 @@ class Recorder:
 
         Null-sink monitors drop audio when PulseAudio switches a sink's rate, so
         the two recordings can drift apart; a click just before each measured
-        word aligns them locally (`speaker_time`).
+        word aligns them locally (`paired_clicks` finds it in each).
         """
         wav = self.folder / "click.wav"
         if not wav.exists():
@@ -282,7 +282,7 @@ class Recorder:
         return played
 
     def stop(self) -> tuple[np.ndarray, np.ndarray, int]:
-        """(mic, speaker) samples as recorded (align them with `clicks` and `speaker_time`)."""
+        """(mic, speaker) samples as recorded (align them with `clicks` and `paired_clicks`)."""
         for proc in self.procs:
             stop_recording(proc)
         self.procs = []
@@ -418,20 +418,6 @@ def word_after(
 
     first, last = edge(-1), edge(+1)
     return offset + first * FRAME_S, offset + (last + 1) * FRAME_S
-
-
-def speaker_time(t_mic: float, mic_clicks: list[float], spk_clicks: list[float]) -> float | None:
-    """`t_mic` (mic recording) on the speaker recording's time, by the last click before it."""
-    before = [c for c in mic_clicks if c <= t_mic]
-    if not before or not spk_clicks:
-        return None
-    first = spk_clicks[0] - mic_clicks[0]
-    anchor = before[-1]
-    near = [c for c in spk_clicks if abs(c - (anchor + first)) < 2.5]
-    if not near:
-        return None
-    match = min(near, key=lambda c: abs(c - (anchor + first)))
-    return t_mic + (match - anchor)
 
 
 def frame_rms(x: np.ndarray, rate: int) -> np.ndarray:

@@ -40,6 +40,11 @@ benchmarks. It fuses:
   while the stop model fired, is a stop; "go", "no" and "down", on which the
   model also fires, sound nothing like "stop" and are commands or nothing.
 
+While the coach waits for an answer (`asked`: yes or no, a rating), an answer
+word the engine nearly wrote (`Hypothesis.answers`: Whisper's "no" behind the
+"now" it wrote) is taken when it lies within `answer_margin` and the reading
+sounds like it too; never over a stop, a pain or an answer already heard.
+
 Its settings (`StopFusion`) were chosen on speaker-disjoint folds of the human
 recordings (benchmarks/asr_eval.py), never on single clips.
 """
