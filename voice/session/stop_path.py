@@ -516,7 +516,7 @@ class StopPath:
         heard = hyp.text if text is None else text
         asked = self._asked()
         found = verdict(heard, probability, self.grammar, self.matcher, self.fusion, asked)
-        answer = self._asked_answer(hyp, found, asked)
+        answer = self._asked_answer(hyp, heard, found, asked)
         if answer is not None:
             return answer
         if found.kind not in (VerdictKind.NONE, VerdictKind.STOP):
@@ -536,9 +536,11 @@ class StopPath:
                 return again
         return found
 
-    def _asked_answer(self, hyp: Result, found: Verdict, asked: frozenset[str]) -> Verdict | None:
+    def _asked_answer(
+        self, hyp: Result, heard: str, found: Verdict, asked: frozenset[str]
+    ) -> Verdict | None:
         """The answer the coach waits for, when the engine saw it too and the reading
-        is no stop, no pain and no answer asked for ("now" to "did that hurt?")."""
+        `heard` is no stop, no pain and no answer asked for ("now" to "did that hurt?")."""
         if not asked or found.safety or (found.parse is not None and found.parse.intent in asked):
             return None
         if self.matcher is None:
@@ -546,7 +548,7 @@ class StopPath:
         for word, gap in getattr(hyp, "answers", ()):
             if gap < -self.fusion.answer_margin:
                 break  # nearest first
-            if self.matcher.similarity(hyp.text, word) < self.fusion.answer_similarity:
+            if self.matcher.similarity(heard, word) < self.fusion.answer_similarity:
                 continue
             again = verdict(word, None, self.grammar, self.matcher, self.fusion, asked)
             if again.kind is VerdictKind.COMMAND and again.parse and again.parse.intent in asked:

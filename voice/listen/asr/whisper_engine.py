@@ -435,8 +435,8 @@ class WhisperRecognizer:
 
         Read off the greedy pass's own first-step distribution, so they cost no
         decoding: "no" written "now" lies 0.2 to 1.3 below it (human-full), other
-        words 5 or more. A reading that is itself an answer, or of a pain word
-        nearer than the answer, gets none.
+        words 5 or more. A reading that is itself an answer gets none, and an
+        answer less likely than a pained "ow" is left out.
         """
         words = collapse_repeats(text.split())
         logits = getattr(result, "logits", None)
