@@ -51,9 +51,10 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -275,18 +276,11 @@ def report_answers(decoded: list[Decoded], grammar: Grammar, matcher: Any, folds
         )
         return right, false
 
-    held: list[tuple[int, tuple[float, float]]] = []
-    chosen = []
-    for k in range(folds):
-        train = [i for i, d in enumerate(decoded) if fold_of(d.clip.group, folds) != k]
+    def score(key: tuple[float, float], train: list[int]) -> tuple[int, float, float]:
+        right, false = right_and_false(key, train)
+        return right - 2 * false, -key[0], key[1]
 
-        def score(key: tuple[float, float], train: list[int] = train) -> tuple[int, float, float]:
-            right, false = right_and_false(key, train)
-            return right - 2 * false, -key[0], key[1]
-
-        best = max(ANSWER_GRID, key=score)
-        chosen.append(best)
-        held += [(i, best) for i, d in enumerate(decoded) if fold_of(d.clip.group, folds) == k]
+    held, chosen = choose_by_fold(decoded, ANSWER_GRID, score, folds)
     print("## human-full as answers to a yes-or-no question, held-out folds:")
     print("  chosen per fold (answer margin, similarity):", chosen)
     for label, name in label_of.items():
@@ -335,24 +329,41 @@ def cross_validate(
 ) -> tuple[list[tuple[Clip, Outcome]], list[StopFusion]]:
     """Held-out outcomes of every clip, each judged with settings chosen on the other folds."""
     by_fusion = {f: [judge(d, grammar, matcher, f) for d in decoded] for f in FUSION_GRID}
-    held_out: list[tuple[Clip, Outcome]] = []
-    chosen: list[StopFusion] = []
     default = StopFusion()
+
+    def score(f: StopFusion, train: list[int]) -> tuple[bool, float, float, float]:
+        recall, false = stop_rates([(decoded[i].clip, by_fusion[f][i]) for i in train])
+        closeness = -abs(f.model_probability - default.model_probability) - abs(
+            f.min_similarity - default.min_similarity
+        )
+        return (false <= MAX_FALSE_STOP_TRAIN, recall, -false, closeness)
+
+    held, chosen = choose_by_fold(decoded, FUSION_GRID, score, folds)
+    return [(decoded[i].clip, by_fusion[f][i]) for i, f in held], chosen
+
+
+Key = TypeVar("Key")
+
+
+def choose_by_fold(
+    decoded: list[Decoded],
+    grid: list[Key],
+    score: Callable[[Key, list[int]], Any],
+    folds: int,
+) -> tuple[list[tuple[int, Key]], list[Key]]:
+    """For each fold, the grid entry `score` ranks highest on the other folds' clips.
+
+    Returns (clip index, the entry chosen without its fold) for every clip, in fold
+    order, and the entry chosen for each fold.
+    """
+    held: list[tuple[int, Key]] = []
+    chosen: list[Key] = []
     for k in range(folds):
         train = [i for i, d in enumerate(decoded) if fold_of(d.clip.group, folds) != k]
-        test = [i for i, d in enumerate(decoded) if fold_of(d.clip.group, folds) == k]
-
-        def score(f: StopFusion, train: list[int] = train) -> tuple[bool, float, float, float]:
-            recall, false = stop_rates([(decoded[i].clip, by_fusion[f][i]) for i in train])
-            closeness = -abs(f.model_probability - default.model_probability) - abs(
-                f.min_similarity - default.min_similarity
-            )
-            return (false <= MAX_FALSE_STOP_TRAIN, recall, -false, closeness)
-
-        best = max(FUSION_GRID, key=score)
+        best = max(grid, key=lambda key: score(key, train))
         chosen.append(best)
-        held_out += [(decoded[i].clip, by_fusion[best][i]) for i in test]
-    return held_out, chosen
+        held += [(i, best) for i, d in enumerate(decoded) if fold_of(d.clip.group, folds) == k]
+    return held, chosen
 
 
 def report_human(rows: list[tuple[Clip, Outcome]], decoded: list[Decoded]) -> float:
