@@ -174,11 +174,28 @@ def test_answer_words_come_from_the_first_step_nearest_first(recognizer: Recogni
 def test_a_real_answer_carries_no_other_answers(recognizer: Recognizer) -> None:
     heard = [h for h in feed(recognizer, wav_to_pcm16k(vendored_clips("yes")[0])) if h.final]
     assert [h.text for h in heard] == ["yes"] and heard[0].answers == ()
-    heard = [h for h in feed(recognizer, wav_to_pcm16k(vendored_clips("go")[0])) if h.final]
-    margin = recognizer.settings.answer_margin  # type: ignore[attr-defined]
-    for hyp in heard:
-        gaps = [gap for _, gap in hyp.answers]
-        assert gaps == sorted(gaps, reverse=True) and all(-margin <= g < 0 for g in gaps)
+
+
+def test_a_real_no_written_now_is_taken_for_no_when_a_yes_or_no_is_asked(
+    recognizer: Recognizer,
+) -> None:
+    """A human "no" that tiny.en writes "now", through the engine and the session's
+    StopPath with the real grammar and CMUdict."""
+    from tests.support.coach_sim import grammar
+    from voice.coach.dialogue import ASKED_YES_NO
+    from voice.listen.asr.matching import GrammarMatcher, Lexicon
+    from voice.session.stop_path import Hear, StopFusion, StopPath
+
+    clip = vendored_clips("no_heard_now")[0]
+    heard = [h for h in feed(recognizer, wav_to_pcm16k(clip)) if h.final and h.text]
+    assert [h.text for h in heard] == ["now"]
+    margin = StopFusion().answer_margin
+    assert [word for word, gap in heard[0].answers if gap >= -margin] == ["no"]
+    matcher = GrammarMatcher.for_grammar(grammar(), Lexicon.bundled())
+    for asked, intent in ((ASKED_YES_NO, "No"), (frozenset(), "Now")):
+        path = StopPath(grammar(), matcher=matcher, asked=lambda asked=asked: asked)
+        hear = next(d for d in path.results(heard, 10.0, 1.0) if isinstance(d, Hear))
+        assert hear.parse is not None and hear.parse.intent == intent, asked
 
 
 def test_a_looping_transcript_is_not_decoded_further() -> None:
