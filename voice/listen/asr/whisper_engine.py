@@ -116,7 +116,7 @@ class WhisperSettings:
     clip without one 51 -> 42 of 1,259, other clips taken for a yes or no 26 -> 16
     of 1,402, "no" in yes/no context held out 137 -> 142 of 147, espeak-ng commands
     right clean 92.0 -> 92.8%, at 10 dB 78.6 -> 79.3%; end of speech -> final
-    p50/p95 301/351 -> 362/418 ms."""
+    p50/p95 301/351 -> 361/411 ms."""
     early_start_s: float = 0.09
     """Seconds of non-speech after which the utterance is transcribed ahead of its
     end, so the final is ready when the end is called; if speech resumes, that
@@ -363,7 +363,7 @@ class WhisperRecognizer:
         return ident
 
     def _ready(self) -> list[Hypothesis]:
-        out: list[Hypothesis] = []
+        out: list[tuple[int, Hypothesis]] = []
         while True:
             try:
                 ident, hyp = self._results.get_nowait()
@@ -377,17 +377,18 @@ class WhisperRecognizer:
                 # Transcribed ahead of the utterance's end: shown at once as a partial,
                 # so a pain or a stop in it silences the coach without waiting out
                 # `end_silence_s`; the final follows when the end is called.
-                out.append(replace(hyp, final=False, alternatives=(), answers=()))
+                out.append((ident, replace(hyp, final=False, alternatives=(), answers=())))
         for ident in sorted(self._held):
             if ident in self._released:
                 self._released.discard(ident)
-                out.append(self._held.pop(ident))
+                out.append((ident, self._held.pop(ident)))
             elif ident in self._dropped:  # speech went on after it came back
                 self._dropped.discard(ident)
                 del self._held[ident]
+        out.sort(key=lambda item: item[0])  # in submission order, as the audio came
         return [
             replace(hyp, stop_probability=self._stop_probability(hyp.start_s, hyp.end_s))
-            for hyp in out
+            for _, hyp in out
         ]
 
     # ----- transcription (worker thread) -----
