@@ -6,7 +6,14 @@ import pytest
 
 from tests.support.coach_sim import T0, Sim, book
 from voice.coach.actions import AdjustSpeech, Cue, CueKind, EndSession, FlushSpeech, Say, StopAll
-from voice.coach.dialogue import ASKED_RATING, ASKED_YES_NO, CoachSettings, State, plan_moves
+from voice.coach.dialogue import (
+    ASKED_RATING,
+    ASKED_SIGNAL,
+    ASKED_YES_NO,
+    CoachSettings,
+    State,
+    plan_moves,
+)
 from voice.coach.memory import (
     Outcome,
     PainReported,
@@ -199,7 +206,30 @@ def test_the_coach_waits_for_an_answer_only_while_it_asks_for_one() -> None:
 def test_the_screening_and_a_confirmation_wait_for_yes_or_no() -> None:
     assert _to_state("screening").coach.asked == ASKED_YES_NO
     assert _to_state("confirm").coach.asked == ASKED_YES_NO
-    assert _to_state("waiting").coach.asked == frozenset()  # "now" is a signal there
+    assert _to_state("waiting").coach.asked == ASKED_SIGNAL  # "now" is a signal there
+
+
+def test_the_coach_waits_for_a_signal_only_while_a_step_waits_to_begin() -> None:
+    """Elsewhere "now" means nothing, and the recognizer takes a "no" the engine
+    wrote as "now" for the "no" (`voice.session.stop_path`)."""
+    sim = Sim.new()
+    sim.auto_speech = False
+    sim.say("start the hug from behind")
+    assert sim.state is State.BRIEFING and sim.coach.asked == ASKED_SIGNAL  # an early "ready"
+    sim.done()
+    sim.run_until_user_turn()
+    assert sim.state is State.WAITING and sim.coach.asked == ASKED_SIGNAL
+    sim.say("ready")
+    # The next step's line is said, and it waits for the partner's "now".
+    assert sim.state is State.STEP and sim.coach.asked == ASKED_SIGNAL
+    sim.done()
+    sim.run_until_user_turn()
+    assert sim.coach._run.move.step.wait_for is Signal.NOW  # type: ignore[union-attr]
+    sim.say("now")
+    assert sim.state is State.STEP and sim.coach.asked == frozenset()  # the partner's cue
+    sim.done()
+    sim.run_until_user_turn()
+    assert sim.state is State.REST and sim.coach.asked == frozenset()
 
 
 def test_stop_then_yes_is_the_pain_protocol_and_locks_the_region() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.coach_sim import T0, book, grammar
-from voice.coach.dialogue import ASKED_RATING, ASKED_YES_NO, Coach
+from voice.coach.dialogue import ASKED_RATING, ASKED_SIGNAL, ASKED_YES_NO, Coach
 from voice.coach.memory import SafetyMemory, Screening
 from voice.listen.asr.base import Hypothesis
 from voice.listen.asr.matching import GrammarMatcher, Lexicon
@@ -54,15 +54,31 @@ def _answered(matcher: GrammarMatcher, hyp: Hypothesis, asked: frozenset[str]) -
     return next(d for d in path.results([hyp], 10.0, 1.0) if isinstance(d, Hear))
 
 
-def test_an_answer_the_engine_also_saw_is_taken_only_when_it_is_asked_for(matcher) -> None:
-    # Whisper writes some speakers' "no" as "now"; "no" lies 0.2 to 1.3 below it.
+def test_an_answer_the_engine_also_saw_is_taken_unless_a_signal_is_awaited(matcher) -> None:
+    # Whisper writes some speakers' "no" as "now"; "no" lies 0.03 to 1.8 below it.
     hyp = Hypothesis("now", True, 0.0, 0.6, answers=(("no", -1.2), ("yes", -2.9)))
     answer = _answered(matcher, hyp, ASKED_YES_NO).parse
     assert answer is not None and answer.intent == "No"
-    signal = _answered(matcher, hyp, frozenset()).parse
-    assert signal is not None and signal.intent == "Now"  # "now" while holding a stretch
+    signal = _answered(matcher, hyp, ASKED_SIGNAL).parse
+    assert signal is not None and signal.intent == "Now"  # the partner's cue stays one
+    # Waiting for nothing in particular (holding a stretch), "now" means nothing: "no".
+    unasked = _answered(matcher, hyp, frozenset()).parse
+    assert unasked is not None and unasked.intent == "No"
     far = Hypothesis("now", True, 0.0, 0.6, answers=(("no", -3.5),))
     assert _answered(matcher, far, ASKED_YES_NO).parse.intent == "Now"  # type: ignore[union-attr]
+    assert _answered(matcher, far, frozenset()).parse.intent == "Now"  # type: ignore[union-attr]
+
+
+def test_unasked_an_answer_never_replaces_another_command(matcher) -> None:
+    for text, intent in (("next", "Next"), ("go back", "Previous"), ("ready", "Ready")):
+        hyp = Hypothesis(text, True, 0.0, 0.6, answers=(("no", -0.1), ("yes", -0.2)))
+        asked = ASKED_SIGNAL if intent == "Ready" else frozenset()
+        parse = _answered(matcher, hyp, asked).parse
+        assert parse is not None and parse.intent == intent, text
+    # The engine's other readings come first: "go" with "now" among them is the signal.
+    hyp = Hypothesis("go", True, 0.0, 0.6, alternatives=("now",), answers=(("no", -0.2),))
+    parse = _answered(matcher, hyp, frozenset()).parse
+    assert parse is not None and parse.intent == "Now"
 
 
 def test_an_answer_never_replaces_a_stop_a_pain_or_an_answer_heard(matcher) -> None:

@@ -26,10 +26,24 @@ from voice.errors import BadInput
 from voice.paths import grammar_dir
 from voice.text import normalize
 
-__all__ = ["INTENTS", "SAFETY_INTENTS", "Grammar", "Parse", "load_grammar", "normalize"]
+__all__ = [
+    "INTENTS",
+    "SAFETY_INTENTS",
+    "SIGNAL_INTENTS",
+    "YES_NO_INTENTS",
+    "Grammar",
+    "Parse",
+    "load_grammar",
+    "normalize",
+]
 
 SAFETY_INTENTS = ("PainStop", "Stop")
 """Checked in this order: 'stop, that hurts' is pain, not a plain stop."""
+
+YES_NO_INTENTS = frozenset({"Yes", "No"})
+SIGNAL_INTENTS = frozenset({"Ready", "Now"})
+""""I'm in position" and the partner's cue: they mean something only while a step
+waits for one."""
 
 INTENTS = (
     "Stop",
