@@ -42,7 +42,7 @@ from voice.coach.actions import (
     Tick,
     Unrecognized,
 )
-from voice.coach.grammar import SIGNAL_INTENTS, YES_NO_INTENTS
+from voice.coach.asked import ASKED_RATING, ASKED_SIGNAL, ASKED_YES_NO, asked
 from voice.coach.memory import (
     Outcome,
     SafetyMemory,
@@ -79,16 +79,6 @@ __all__ = [
     "State",
     "plan_moves",
 ]
-
-ASKED_RATING = frozenset({"PainRating"})
-"""What the coach waits for after "how strong was it?" (`Coach.asked`)."""
-ASKED_YES_NO = YES_NO_INTENTS
-"""What the coach waits for after a yes-or-no question: the screening, "did that
-hurt?", "do you want to answer the safety question again?"."""
-ASKED_SIGNAL = SIGNAL_INTENTS
-"""What the coach waits for while a step waits to begin: "ready", or "now" for the
-partner. Out of it those words mean nothing, and a "no" the engine wrote as "now"
-is taken for the "no" (`voice.session.stop_path`)."""
 
 
 @dataclass(frozen=True)
@@ -231,26 +221,8 @@ class Coach:
 
     @property
     def asked(self) -> frozenset[str]:
-        """The answers the coach waits for now: a pain rating after "how strong was
-        it?", yes or no after a yes-or-no question, "ready" or "now" while a step
-        waits to begin. The recognizer may take a near miss for one only then."""
-        if self.state is State.PAIN_FOLLOWUP:
-            return ASKED_RATING
-        if self.state in (State.SCREENING, State.STOPPED, State.CONFIRM):
-            return ASKED_YES_NO
-        if self._awaits_signal():
-            return ASKED_SIGNAL
-        return frozenset()
-
-    def _awaits_signal(self) -> bool:
-        """A "ready" or "now" would move the routine on (`run.signal`)."""
-        run = self._run
-        if run is None:
-            return False
-        if self.state in (State.BRIEFING, State.WAITING):
-            return True
-        step = run.move.step
-        return self.state is State.STEP and step.wait_for is not None and not run.signalled
+        """The answers the coach waits for now (`voice.coach.asked`)."""
+        return asked(self.state, self._run)
 
     def step(self, event: Event) -> list[Action]:
         out = Out(self)

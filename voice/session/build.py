@@ -24,6 +24,7 @@ from voice.coach.routines import load_book
 from voice.errors import AudioDeviceError, BadInput, MissingRequirement
 from voice.listen.asr.base import Engine
 from voice.listen.asr.matching import GrammarMatcher, Lexicon
+from voice.listen.asr.phonemes import EspeakPhonemes
 from voice.listen.echo import EchoGate
 from voice.listen.hearing import Hearing
 from voice.session.live import LiveParts, LiveSettings, SpeakerOutput, run_live
@@ -165,8 +166,12 @@ def build_hearing(
 
 
 def build_matcher(grammar: Grammar) -> GrammarMatcher:
-    """The error-tolerant match of engine text onto `grammar` (CMUdict from pocketsphinx)."""
-    return GrammarMatcher.for_grammar(grammar, Lexicon.bundled())
+    """The error-tolerant match of engine text onto `grammar` (CMUdict from pocketsphinx;
+    words it lacks sounded out by espeak-ng, when installed, else spelled out)."""
+    sound_out = EspeakPhonemes()
+    return GrammarMatcher.for_grammar(
+        grammar, Lexicon.bundled(sound_out.phones if sound_out.available else None)
+    )
 
 
 def _build_detector(print_line: Callable[[str], None] | None) -> Any | None:

@@ -4,9 +4,10 @@ An open-vocabulary engine (Whisper) writes what it heard in plain English:
 "stuck stuff", "reaper cautions", "begin spying rotation". Those are near
 misses of grammar sentences, by sound more than by spelling. `GrammarMatcher`
 maps a transcript onto the grammar sentence that sounds closest (phone
-sequences from CMUdict, which the pocketsphinx wheel ships, compared both phone
-by phone and by classes of easily confused phones) or reads closest
-(characters, for names the dictionary lacks), and returns a score; below the
+sequences from CMUdict, which the pocketsphinx wheel ships, or for words it
+lacks from espeak-ng's letter-to-sound rules; compared both phone by phone and
+by classes of easily confused phones) or reads closest (characters, for words
+the dictionary lacks), and returns a score; below the
 threshold the answer is "no command", so talk in the room, other words and
 noise give nothing. Grammar-restricted engines (vosk, pocketsphinx) already
 produce grammar sentences, which match exactly.
@@ -32,6 +33,7 @@ __all__ = [
     "Lexicon",
     "Match",
     "MatchSettings",
+    "SoundOut",
     "collapse_repeats",
     "is_wordless",
 ]
@@ -65,6 +67,9 @@ _PHONE_CLASSES = {
 _PHONE_CHARS = {phone: chr(0x100 + i) for i, phone in enumerate(sorted(_PHONE_CLASSES))}
 """One character per phone, so the C string distance of rapidfuzz works on phones."""
 
+SoundOut = Callable[[str], "tuple[str, ...] | None"]
+"""A word's ARPAbet phones from its spelling, or None."""
+
 _WORD_RE = re.compile(r"[a-z0-9']+")
 _NO_STRESS = str.maketrans("", "", "012")
 """CMUdict marks vowel stress with a digit (AA1); the match ignores stress."""
@@ -73,8 +78,13 @@ _NO_STRESS = str.maketrans("", "", "012")
 class Lexicon:
     """Word -> phones (ARPAbet without stress marks), from a CMUdict-format file."""
 
-    def __init__(self, entries: dict[str, tuple[str, ...]]) -> None:
+    def __init__(
+        self, entries: dict[str, tuple[str, ...]], sound_out: SoundOut | None = None
+    ) -> None:
+        """`sound_out(word)`: the phones of a word the dictionary lacks, or None
+        (`voice.listen.asr.phonemes.EspeakPhonemes`); without it such a word is spelled out."""
         self._entries = self._joined(entries)
+        self._sound_out = sound_out
 
     @staticmethod
     def _joined(entries: dict[str, tuple[str, ...]]) -> dict[str, str]:
@@ -83,7 +93,7 @@ class Lexicon:
         return {word: " ".join(phones) for word, phones in {**entries, **_OVERRIDES}.items()}
 
     @classmethod
-    def from_file(cls, path: Path) -> Lexicon:
+    def from_file(cls, path: Path, sound_out: SoundOut | None = None) -> Lexicon:
         entries: dict[str, str] = {}
         with path.open(encoding="utf-8", errors="replace") as lines:
             for line in lines:
@@ -91,20 +101,20 @@ class Lexicon:
                 if len(parts) < 2 or "(" in parts[0]:  # alternates: the first is the usual one
                     continue
                 entries[parts[0].lower()] = " ".join(parts[1].translate(_NO_STRESS).split())
-        lexicon = cls({})
+        lexicon = cls({}, sound_out)
         lexicon._entries = {**entries, **lexicon._entries}
         return lexicon
 
     @classmethod
-    def bundled(cls) -> Lexicon:
-        """CMUdict as the pocketsphinx wheel ships it; spelling alone when it is missing."""
+    def bundled(cls, sound_out: SoundOut | None = None) -> Lexicon:
+        """CMUdict as the pocketsphinx wheel ships it; `sound_out` alone when it is missing."""
         try:
             import pocketsphinx
 
             path = Path(pocketsphinx.get_model_path()) / "en-us" / "cmudict-en-us.dict"
         except ImportError:
-            return cls({})
-        return cls.from_file(path) if path.is_file() else cls({})
+            return cls({}, sound_out)
+        return cls.from_file(path, sound_out) if path.is_file() else cls({}, sound_out)
 
     def knows(self, word: str) -> bool:
         """The dictionary has the word's sound (`phones` does not spell it out)."""
@@ -114,6 +124,9 @@ class Lexicon:
         found = self._entries.get(word)
         if found is not None:
             return tuple(found.split())
+        sounded = self._sound_out(word) if self._sound_out is not None else None
+        if sounded:
+            return sounded
         return tuple(p for ch in word for p in _LETTER_PHONES.get(ch, "").split())
 
 
