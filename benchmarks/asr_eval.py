@@ -1,7 +1,8 @@
 """Accuracy and speed of the speech engines, cross-validated by speaker (a measurement).
 
     .venv/bin/python benchmarks/asr_eval.py [--engine whisper --engine pocketsphinx]
-                                            [--quick] [--no-synth] [--folds 5]
+                                            [--quick] [--no-synth] [--no-noise]
+                                            [--folds 5]
 
 Every clip goes through what the live session listens with: the recognizer and
 the one stop model (`voice.session.build.build_hearing`), fed like a microphone
@@ -23,6 +24,9 @@ Sets:
 - ratings: the number words among human-full's _unknown_, as answers to "how
   strong was it?" (right value, wrong value), and every other clip taken for a
   rating when one is asked for.
+- human in noise: human-full's stop, yes and no clips and every third other
+  clip with white noise at 10 dB SNR (against the word's loudest half second),
+  cross-validated like the clean set (`--no-noise` skips it).
 - answers: every human clip as said after a yes-or-no question, where the
   engine's answer words count (`report_answers`: yes/no recall and other clips
   taken for a yes or no, their two settings cross-validated like the fusion).
@@ -88,6 +92,7 @@ FUSION_GRID = [
 ]
 """min_similarity 1.01: the fusion switched off (the transcript alone decides)."""
 MAX_FALSE_STOP_TRAIN = 0.01
+NOISY_HUMAN_SNR = 10
 NUMBERS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
 """Number words, by value (human-full has some among _unknown_)."""
 
@@ -183,6 +188,26 @@ def synth_clips(grammar: Grammar, quick: bool) -> list[Clip]:
                     tag = "clean" if snr is None else f"{snr}dB"
                     clips.append(Clip(f"{stem}_{tag}", tag, voice, intent, to_pcm16(noisy)))
     return clips
+
+
+def noisy_human(clips: list[Clip], snr_db: float) -> list[Clip]:
+    """Every stop, yes and no clip and every third other clip, with white noise.
+
+    The SNR is against the clip's loudest half second (the word), not its whole
+    second, most of which is silence: 10 dB so is as harsh as the synth set's.
+    """
+    rng = np.random.default_rng(7)
+    window = RATE // 2
+    out = []
+    for i, clip in enumerate(clips):
+        if clip.label not in ("stop", "yes", "no") and i % 3:
+            continue
+        x = np.frombuffer(clip.pcm, dtype="<i2").astype(np.float32) / 32768
+        energy = np.convolve(x**2, np.ones(window) / window, mode="valid")
+        power = float(energy.max()) if len(energy) else float((x**2).mean())
+        noise = rng.normal(0, np.sqrt(power / 10 ** (snr_db / 10)), len(x)).astype(np.float32)
+        out.append(dataclasses.replace(clip, pcm=to_pcm16(x + noise)))
+    return out
 
 
 def decode(hearing: Any, clip: Clip) -> Decoded:
@@ -457,6 +482,7 @@ def main() -> int:
         "--engine", action="append", choices=[e.value for e in Engine if e is not Engine.AUTO]
     )
     parser.add_argument("--no-synth", action="store_true")
+    parser.add_argument("--no-noise", action="store_true", help="skip human-full in noise")
     parser.add_argument("--folds", type=int, default=5)
     args = parser.parse_args()
     if not (HUMAN / "manifest.csv").is_file():
@@ -497,6 +523,12 @@ def main() -> int:
         shipped = [(d.clip, judge(d, grammar, matcher, StopFusion())) for d in decoded]
         r, f = stop_rates(shipped)
         print(f"  stop recall {r:.3f}, false stops {f:.4f}")
+        if not args.no_noise:
+            noisy = [decode(hearing, c) for c in noisy_human(human, NOISY_HUMAN_SNR)]
+            held_out, chosen = cross_validate(noisy, grammar, matcher, args.folds)
+            print(f"## human-full at {NOISY_HUMAN_SNR} dB SNR (white), held-out folds:")
+            print("  chosen per fold:", [dataclasses.astuple(f) for f in chosen])
+            report_human(held_out, noisy)
         commands = [c for c in human if c.expected][:: 3 if args.quick else 5]
         lat = realtime_latencies(hearing, commands)
         print(f"end of speech -> final, real-time feed: {spread_ms(lat)} ({len(lat)} clips)")

@@ -61,3 +61,11 @@ def test_a_hung_espeak_ng_holds_a_decision_up_no_longer_than_its_timeout(tmp_pat
     started = time.perf_counter()
     assert sound.phones("orsions") is None
     assert time.perf_counter() - started < 1.0
+
+
+@needs_espeak
+def test_the_sessions_matcher_sounds_words_out() -> None:
+    from voice.session.build import build_matcher
+
+    match = build_matcher(grammar()).match("pre orsions")
+    assert match is not None and match.intent == "ReadPrecautions"

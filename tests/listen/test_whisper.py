@@ -181,13 +181,15 @@ def test_a_real_answer_carries_no_other_answers(recognizer: Recognizer) -> None:
     assert [h.text for h in heard] == ["yes"] and heard[0].answers == ()
 
 
-def test_a_real_no_written_now_is_taken_for_no_when_a_yes_or_no_is_asked(
+def test_a_real_no_written_now_is_taken_for_no_unless_a_signal_is_awaited(
     recognizer: Recognizer,
 ) -> None:
     """A human "no" that tiny.en writes "now", through the engine and the session's
-    StopPath with the real grammar and CMUdict."""
+    StopPath with the real grammar and CMUdict: asked for a yes or no, or asked
+    nothing, it is the "no"; only while a step waits for the partner's signal is it
+    the "now"."""
     from tests.support.coach_sim import grammar
-    from voice.coach.dialogue import ASKED_YES_NO
+    from voice.coach.dialogue import ASKED_SIGNAL, ASKED_YES_NO
     from voice.listen.asr.matching import GrammarMatcher, Lexicon
     from voice.session.stop_path import Hear, StopFusion, StopPath
 
@@ -197,7 +199,7 @@ def test_a_real_no_written_now_is_taken_for_no_when_a_yes_or_no_is_asked(
     margin = StopFusion().answer_margin
     assert [word for word, gap in heard[0].answers if gap >= -margin] == ["no"]
     matcher = GrammarMatcher.for_grammar(grammar(), Lexicon.bundled())
-    for asked, intent in ((ASKED_YES_NO, "No"), (frozenset(), "Now")):
+    for asked, intent in ((ASKED_YES_NO, "No"), (frozenset(), "No"), (ASKED_SIGNAL, "Now")):
         path = StopPath(grammar(), matcher=matcher, asked=lambda asked=asked: asked)
         hear = next(d for d in path.results(heard, 10.0, 1.0) if isinstance(d, Hear))
         assert hear.parse is not None and hear.parse.intent == intent, asked
