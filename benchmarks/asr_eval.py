@@ -65,8 +65,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from voice.coach.dialogue import ASKED_RATING, ASKED_YES_NO  # noqa: E402
-from voice.coach.grammar import Grammar, load_grammar  # noqa: E402
+from voice.coach.dialogue import ASKED_RATING, ASKED_SIGNAL, ASKED_YES_NO  # noqa: E402
+from voice.coach.grammar import SIGNAL_INTENTS, Grammar, load_grammar  # noqa: E402
 from voice.commands.recognize import decide  # noqa: E402
 from voice.listen.asr.base import Engine, Hypothesis  # noqa: E402
 from voice.listen.asr.models import find_model  # noqa: E402
@@ -227,10 +227,17 @@ def judge(d: Decoded, grammar: Grammar, matcher: Any, fusion: StopFusion) -> Out
     """What the live session would do with the clip.
 
     A rating is said when the coach asks for one, so a clip meant as a rating is
-    judged as the answer to "how strong was it?" (`asked`); every other clip as
-    said when the coach waits for nothing in particular.
+    judged as the answer to "how strong was it?" (`asked`); "ready" and "now" are
+    said while a step waits for them (`ASKED_SIGNAL`); every other clip as said
+    when the coach waits for nothing in particular.
     """
-    asked = ASKED_RATING if d.clip.expected == "PainRating" else frozenset()
+    asked = (
+        ASKED_RATING
+        if d.clip.expected == "PainRating"
+        else ASKED_SIGNAL
+        if d.clip.expected in SIGNAL_INTENTS
+        else frozenset()
+    )
     _, parse, silenced = decide(d.results, grammar, matcher, fusion, asked)
     intent = parse.intent if parse else None
     if intent == "PainRating" and d.clip.expected != "PainRating":
