@@ -179,22 +179,28 @@ def synth_clips(grammar: Grammar, quick: bool) -> list[Clip]:
                     )
                 x = np.frombuffer(wav_to_pcm16k(clean), dtype="<i2").astype(np.float32) / 32768
                 for snr in SNRS[:2] if quick else SNRS:
-                    if snr is None:
-                        noisy = x
-                    else:
-                        power = float((x**2).mean())
-                        noise = rng.normal(0, np.sqrt(power / 10 ** (snr / 10)), len(x))
-                        noisy = x + noise.astype(np.float32)
+                    noisy = (
+                        x if snr is None else with_white_noise(x, float((x**2).mean()), snr, rng)
+                    )
                     tag = "clean" if snr is None else f"{snr}dB"
                     clips.append(Clip(f"{stem}_{tag}", tag, voice, intent, to_pcm16(noisy)))
     return clips
+
+
+def with_white_noise(
+    x: np.ndarray, power: float, snr_db: float, rng: np.random.Generator
+) -> np.ndarray:
+    """`x` plus white noise `snr_db` below `power` (the signal's, however measured)."""
+    noise = rng.normal(0, np.sqrt(power / 10 ** (snr_db / 10)), len(x))
+    return x + noise.astype(np.float32)
 
 
 def noisy_human(clips: list[Clip], snr_db: float) -> list[Clip]:
     """Every stop, yes and no clip and every third other clip, with white noise.
 
     The SNR is against the clip's loudest half second (the word), not its whole
-    second, most of which is silence: 10 dB so is as harsh as the synth set's.
+    second, most of which is silence: measured so, 10 dB is as harsh as in the
+    synth set, whose clips are all speech.
     """
     rng = np.random.default_rng(7)
     window = RATE // 2
@@ -205,8 +211,7 @@ def noisy_human(clips: list[Clip], snr_db: float) -> list[Clip]:
         x = np.frombuffer(clip.pcm, dtype="<i2").astype(np.float32) / 32768
         energy = np.convolve(x**2, np.ones(window) / window, mode="valid")
         power = float(energy.max()) if len(energy) else float((x**2).mean())
-        noise = rng.normal(0, np.sqrt(power / 10 ** (snr_db / 10)), len(x)).astype(np.float32)
-        out.append(dataclasses.replace(clip, pcm=to_pcm16(x + noise)))
+        out.append(dataclasses.replace(clip, pcm=to_pcm16(with_white_noise(x, power, snr_db, rng))))
     return out
 
 
@@ -231,13 +236,12 @@ def judge(d: Decoded, grammar: Grammar, matcher: Any, fusion: StopFusion) -> Out
     said while a step waits for them (`ASKED_SIGNAL`); every other clip as said
     when the coach waits for nothing in particular.
     """
-    asked = (
-        ASKED_RATING
-        if d.clip.expected == "PainRating"
-        else ASKED_SIGNAL
-        if d.clip.expected in SIGNAL_INTENTS
-        else frozenset()
-    )
+    if d.clip.expected == "PainRating":
+        asked = ASKED_RATING
+    elif d.clip.expected in SIGNAL_INTENTS:
+        asked = ASKED_SIGNAL
+    else:
+        asked = frozenset()
     _, parse, silenced = decide(d.results, grammar, matcher, fusion, asked)
     intent = parse.intent if parse else None
     if intent == "PainRating" and d.clip.expected != "PainRating":
