@@ -335,3 +335,175 @@ def test_a_peek_for_the_stop_model_never_waits_for_the_beam(recognizer: Recogniz
     peek = recognizer._transcribe(_Job(audio, 0.0, 1.0, False, generation, 0, False))  # type: ignore[attr-defined]
     assert peek.text and peek.text not in ("stop", "yes", "no")
     assert peek.alternatives == ()
+
+
+# ----- a peek that read the whole word stands for the final -----
+
+
+def peek_and_finish(
+    recognizer: Recognizer,
+    monkeypatch: pytest.MonkeyPatch,
+    label: str,
+    at_quiet: bool,
+    wait_for_peek: bool = False,
+) -> tuple[list[Hypothesis], list[bool]]:
+    """Feed a vendored clip in 30 ms frames and peek (as the stop model would) either
+    at the first quiet frame after the word's last speech frame (`at_quiet`: the whole
+    word is in it) or at its second speech frame; (every result, the `final` flag of
+    each transcription run)."""
+    pcm = b"\0" * 9600 + wav_to_pcm16k(vendored_clips(label)[0]) + b"\0" * 19200
+    frame = 960
+    recognizer.reset()
+    word_frames = 0  # speech frames when the word ends: a dry run finds them
+    for offset in range(0, len(pcm), frame):
+        recognizer.accept(pcm[offset : offset + frame])
+        if recognizer._early is not None and not word_frames:  # type: ignore[attr-defined]
+            word_frames = recognizer._speech_frames  # type: ignore[attr-defined]
+    recognizer.finish()
+    assert word_frames, "the dry run never transcribed the clip ahead of its end"
+    runs: list[bool] = []
+    transcribe = recognizer._transcribe  # type: ignore[attr-defined]
+
+    def counted(job: object) -> Hypothesis:
+        runs.append(job.final)  # type: ignore[attr-defined]
+        return transcribe(job)
+
+    monkeypatch.setattr(recognizer, "_transcribe", counted)
+    recognizer.reset()
+    results: list[Hypothesis] = []
+    peeked = False
+    for offset in range(0, len(pcm), frame):
+        results += recognizer.accept(pcm[offset : offset + frame])
+        state = recognizer  # the adapter's endpointer state, read between frames
+        in_utt, quiet = state._in_utt, state._quiet_frames  # type: ignore[attr-defined]
+        speech = state._speech_frames  # type: ignore[attr-defined]
+        if (
+            not peeked
+            and in_utt
+            and (quiet > 0 and speech == word_frames if at_quiet else speech >= 2)
+        ):
+            recognizer.peek()  # type: ignore[attr-defined]
+            peeked = True
+            deadline = time.monotonic() + 30.0
+            while wait_for_peek and not results and time.monotonic() < deadline:
+                time.sleep(0.01)
+                results += recognizer.accept(b"")
+    assert peeked, "the clip never reached the moment to peek"
+    results += recognizer.finish()
+    return results, runs
+
+
+@pytest.mark.parametrize("wait_for_peek", [False, True], ids=["peek-running", "peek-back"])
+def test_a_peek_of_the_whole_word_that_reads_a_phrase_is_the_final(
+    recognizer: Recognizer, monkeypatch: pytest.MonkeyPatch, wait_for_peek: bool
+) -> None:
+    """The stop model peaks as a word ends; the peek then has all of it. Transcribing
+    the utterance again queued its final behind the peek: the slowest tenth of end of
+    speech -> final. Either the peek is still running when the utterance would be
+    transcribed ahead of its end (that job is then skipped), or it is back already
+    (no job at all)."""
+    results, runs = peek_and_finish(recognizer, monkeypatch, "stop", True, wait_for_peek)
+    assert runs == [False], "only the peek is transcribed"
+    assert [(h.text, h.final) for h in results if h.text] == [("stop", False), ("stop", True)]
+    partial, final = (h for h in results if h.text)
+    assert partial.answers == () and final.answers  # the first step's other words
+
+
+def test_a_peek_in_the_middle_of_the_word_does_not_stand_for_the_final(
+    recognizer: Recognizer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    results, runs = peek_and_finish(recognizer, monkeypatch, "stop", at_quiet=False)
+    assert runs == [False, True], "the whole utterance is transcribed after the peek"
+    assert [h.text for h in results if h.final and h.text] == ["stop"]
+
+
+def test_a_peek_that_reads_no_phrase_does_not_stand_for_the_final(
+    recognizer: Recognizer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fixture's phrases are stop, yes and no: "go" needs the final's own pass
+    (with its beam of other readings), whatever the peek read."""
+    results, runs = peek_and_finish(recognizer, monkeypatch, "go", at_quiet=True)
+    assert runs == [False, True]
+    assert [h.text for h in results if h.final and h.text] == ["go"]
+
+
+def test_a_peek_reports_no_answers_but_the_final_it_stands_for_does(
+    recognizer: Recognizer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The vendored "no" Whisper writes "now": the answer "no" behind it must reach the
+    session from the final (`StopPath`), never from the partial."""
+    recognizer.set_phrases(["stop", "yes", "no", "now"])  # type: ignore[attr-defined]
+    try:
+        results, runs = peek_and_finish(recognizer, monkeypatch, "no_heard_now", True, True)
+    finally:
+        recognizer.set_phrases(["stop", "yes", "no"])  # type: ignore[attr-defined]
+    assert runs == [False]
+    partial = next(h for h in results if not h.final and h.text)
+    final = next(h for h in results if h.final and h.text)
+    assert partial.text == final.text == "now"
+    assert partial.answers == ()
+    assert [word for word, _ in final.answers] == ["no"]
+
+
+def test_a_transcription_dropped_before_its_turn_is_never_run(
+    recognizer: Recognizer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Speech went on after an early transcription was queued: a later job has its audio,
+    and must not wait behind it."""
+    import threading
+
+    from voice.listen.asr.whisper_engine import _Job
+
+    gate = threading.Event()
+    runs: list[int] = []
+    transcribe = recognizer._transcribe  # type: ignore[attr-defined]
+
+    def held(job: _Job) -> Hypothesis:
+        runs.append(job.ident)
+        gate.wait(30.0)
+        return transcribe(job)
+
+    monkeypatch.setattr(recognizer, "_transcribe", held)
+    recognizer.reset()
+    audio = np.frombuffer(wav_to_pcm16k(vendored_clips("yes")[0]), "<i2").astype(np.float32)
+    generation = recognizer._generation  # type: ignore[attr-defined]
+    jobs = recognizer._jobs  # type: ignore[attr-defined]
+    for ident in (9001, 9002, 9003):
+        jobs.put(_Job(audio / 32768.0, 0.0, 1.0, True, generation, ident, False))
+    deadline = time.monotonic() + 30.0
+    while not runs and time.monotonic() < deadline:
+        time.sleep(0.005)
+    recognizer._dropped.add(9002)  # type: ignore[attr-defined]
+    gate.set()
+    jobs.join()
+    assert runs == [9001, 9003]
+    recognizer.reset()
+
+
+def test_no_peek_while_the_utterance_is_being_transcribed_ahead_of_its_end(
+    recognizer: Recognizer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its text comes back as a partial at once; a peek would only queue the next job."""
+    from voice.listen.asr.stop_detector import StopScore
+
+    runs: list[bool] = []
+    transcribe = recognizer._transcribe  # type: ignore[attr-defined]
+
+    def counted(job: object) -> Hypothesis:
+        runs.append(job.final)  # type: ignore[attr-defined]
+        return transcribe(job)
+
+    monkeypatch.setattr(recognizer, "_transcribe", counted)
+    recognizer.reset()
+    pcm = b"\0" * 9600 + wav_to_pcm16k(vendored_clips("stop")[0]) + b"\0" * 19200
+    offset = 0
+    while recognizer._early is None:  # type: ignore[attr-defined]
+        assert offset < len(pcm), "the utterance was never transcribed ahead of its end"
+        recognizer.accept(pcm[offset : offset + 960])
+        offset += 960
+    now = offset / 32000
+    recognizer.stop_scores([StopScore(now, 0.95)])  # type: ignore[attr-defined]
+    recognizer.accept(pcm[offset:])
+    results = recognizer.finish()
+    assert runs == [True], "the early transcription alone, no peek"
+    assert finals(results) == ["stop"]
