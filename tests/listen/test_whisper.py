@@ -340,6 +340,19 @@ def test_a_peek_for_the_stop_model_never_waits_for_the_beam(recognizer: Recogniz
 # ----- a peek that read the whole word stands for the final -----
 
 
+def count_transcriptions(recognizer: Recognizer, monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """The `final` flag of every transcription the worker runs from now on."""
+    runs: list[bool] = []
+    transcribe = recognizer._transcribe  # type: ignore[attr-defined]
+
+    def counted(job: object) -> Hypothesis:
+        runs.append(job.final)  # type: ignore[attr-defined]
+        return transcribe(job)
+
+    monkeypatch.setattr(recognizer, "_transcribe", counted)
+    return runs
+
+
 def peek_and_finish(
     recognizer: Recognizer,
     monkeypatch: pytest.MonkeyPatch,
@@ -361,14 +374,7 @@ def peek_and_finish(
             word_frames = recognizer._speech_frames  # type: ignore[attr-defined]
     recognizer.finish()
     assert word_frames, "the dry run never transcribed the clip ahead of its end"
-    runs: list[bool] = []
-    transcribe = recognizer._transcribe  # type: ignore[attr-defined]
-
-    def counted(job: object) -> Hypothesis:
-        runs.append(job.final)  # type: ignore[attr-defined]
-        return transcribe(job)
-
-    monkeypatch.setattr(recognizer, "_transcribe", counted)
+    runs = count_transcriptions(recognizer, monkeypatch)
     recognizer.reset()
     results: list[Hypothesis] = []
     peeked = False
@@ -486,14 +492,7 @@ def test_no_peek_while_the_utterance_is_being_transcribed_ahead_of_its_end(
     """Its text comes back as a partial at once; a peek would only queue the next job."""
     from voice.listen.asr.stop_detector import StopScore
 
-    runs: list[bool] = []
-    transcribe = recognizer._transcribe  # type: ignore[attr-defined]
-
-    def counted(job: object) -> Hypothesis:
-        runs.append(job.final)  # type: ignore[attr-defined]
-        return transcribe(job)
-
-    monkeypatch.setattr(recognizer, "_transcribe", counted)
+    runs = count_transcriptions(recognizer, monkeypatch)
     recognizer.reset()
     pcm = b"\0" * 9600 + wav_to_pcm16k(vendored_clips("stop")[0]) + b"\0" * 19200
     offset = 0
