@@ -169,9 +169,12 @@ class WhisperRecognizer:
         self._superseded: set[int] = set()
         """Jobs a peek's reading stands for: their own result (the worker skips the
         job when it can) is dropped when it comes."""
-        self._phrase_peeks: deque[int] = getattr(self, "_phrase_peeks", deque(maxlen=8))
-        """Peeks the worker found reading a phrase (worker thread; the latest few)."""
-        self._peek_readings: dict[int, Hypothesis] = {}
+        self._phrase_peeks: deque[int] = getattr(self, "_phrase_peeks", deque(maxlen=64))
+        """Peeks the worker found reading a phrase, the latest few: written by the
+        worker before it reports the peek, and read by both sides, so the worker's
+        skip and the caller's use of the reading are one decision even when
+        `set_phrases` changes the phrases in between."""
+        self._peek_reading: Hypothesis | None = None
         """This utterance's peek result, once back."""
 
     def accept(self, pcm: bytes) -> list[Hypothesis]:
@@ -281,7 +284,7 @@ class WhisperRecognizer:
         self._speech_run = 0
         self._peeked = False
         self._peek = None
-        self._peek_readings.clear()
+        self._peek_reading = None
 
     def _early_job(self) -> int:
         """The job that transcribes the utterance ahead of its end, or stands for the
@@ -291,12 +294,12 @@ class WhisperRecognizer:
         peek, frames = self._peek
         if self._speech_frames - frames > self.settings.peek_final_frames:
             return self._submit(final=True, release=False)
-        read = self._peek_readings.get(peek)
+        read = self._peek_reading
         if read is None:  # not back yet: this job waits behind it, and goes if it reads a phrase
             ident = self._submit(final=True, release=False, covered_by=peek)
             self._covers[peek] = ident
             return ident
-        if not self._is_phrase(read):
+        if peek not in self._phrase_peeks:
             return self._submit(final=True, release=False)
         ident, self._next_ident = self._next_ident, self._next_ident + 1
         self._held[ident] = replace(read, final=True)
@@ -331,9 +334,9 @@ class WhisperRecognizer:
                 self._superseded.discard(ident)
                 continue
             if self._peek is not None and ident == self._peek[0]:
-                self._peek_readings[ident] = hyp
+                self._peek_reading = hyp
             covered = self._covers.pop(ident, None)
-            if covered is not None and covered not in self._dropped and self._is_phrase(hyp):
+            if covered is not None and covered not in self._dropped and ident in self._phrase_peeks:
                 self._superseded.add(covered)
                 self._held[covered] = replace(hyp, final=True)
             if ident in self._dropped:
