@@ -21,6 +21,8 @@ Sets:
   benchmarks/out/synth); with the shipped settings. No neural voice is used.
   Its ratings are judged as answers to "how strong was it?" (the coach takes a
   rating then only), every other clip as said when no answer is awaited.
+- pain alone: the pain phrases said without a "stop" (`PAIN_ALONE`) in the same
+  voices and noise: how many silenced the coach.
 - ratings: the number words among human-full's _unknown_, as answers to "how
   strong was it?" (right value, wrong value), and every other clip taken for a
   rating when one is asked for.
@@ -93,6 +95,9 @@ FUSION_GRID = [
 """min_similarity 1.01: the fusion switched off (the transcript alone decides)."""
 MAX_FALSE_STOP_TRAIN = 0.01
 NOISY_HUMAN_SNR = 10
+PAIN_ALONE = ["that hurts", "it hurts", "ouch", "ow", "pain"]
+"""Pain phrases said without a "stop" (the synth set's own two begin with one): the
+stop model does not fire on them, so the engine's text alone has to catch them."""
 NUMBERS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
 """Number words, by value (human-full has some among _unknown_)."""
 
@@ -153,20 +158,34 @@ def human_clips(grammar: Grammar, limit: int | None) -> list[Clip]:
 
 
 def synth_clips(grammar: Grammar, quick: bool) -> list[Clip]:
-    if shutil.which("espeak-ng") is None:
-        print("synth set skipped: espeak-ng not installed (apt-get install espeak-ng)")
-        return []
-    folder = OUT / "synth"
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(4)
-    clips = []
-    voices = VOICES[:3] if quick else VOICES
+    """Two sentences of every intent (the synth set)."""
+    chosen = []
     for intent in grammar.intent_names:
         sentences = grammar.sentences([intent])
         if intent == "PainRating":
             sentences = ["seven", "three"]
         picks = list(dict.fromkeys([sentences[0], sentences[len(sentences) // 2]]))
-        for si, sentence in enumerate(picks[:1] if quick else picks):
+        chosen.append((intent, picks[:1] if quick else picks))
+    return spoken_clips(chosen, quick, seed=4)
+
+
+def pain_clips(quick: bool) -> list[Clip]:
+    """`PAIN_ALONE` in the synth set's voices, speeds and noise."""
+    return spoken_clips([("PainStop", PAIN_ALONE[:2] if quick else PAIN_ALONE)], quick, seed=5)
+
+
+def spoken_clips(chosen: list[tuple[str, list[str]]], quick: bool, seed: int) -> list[Clip]:
+    """(intent, sentences) spoken by espeak-ng voices, clean and in white noise."""
+    if shutil.which("espeak-ng") is None:
+        print("synth set skipped: espeak-ng not installed (apt-get install espeak-ng)")
+        return []
+    folder = OUT / "synth"
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    clips = []
+    voices = VOICES[:3] if quick else VOICES
+    for intent, picks in chosen:
+        for si, sentence in enumerate(picks):
             for vi, voice in enumerate(voices):
                 speed = SPEEDS[(si + vi) % 2]
                 stem = f"{intent}_{sentence.replace(' ', '-')}_{voice}_{speed}".replace("'", "")
@@ -434,6 +453,21 @@ def report_human(rows: list[tuple[Clip, Outcome]], decoded: list[Decoded]) -> fl
     return recall / len(stops) if stops else float("nan")
 
 
+def report_pain_alone(outs: list[tuple[Clip, Outcome]]) -> None:
+    """How many pain phrases said alone silenced the coach, by SNR."""
+    print(f"## pain phrases said alone ({', '.join(PAIN_ALONE)}; espeak-ng, shipped settings):")
+    for tag in ("clean", "20dB", "10dB", "5dB"):
+        part = [(c, o) for c, o in outs if c.label == tag]
+        if part:
+            silenced = sum(o.stopped for _, o in part)
+            pain = sum(o.intent == "PainStop" for _, o in part)
+            wrong = Counter(o.intent for _, o in part if o.intent not in (None, "Stop", "PainStop"))
+            print(f"  {tag:<6} silenced {pct(silenced, len(part))}, as pain {pain},"
+                  f" taken for another command {sum(wrong.values())} {dict(wrong)}")  # fmt: skip
+    missed = Counter(c.name.split("_")[1] for c, o in outs if not o.stopped)
+    print("  not silenced, by phrase:", dict(missed))
+
+
 def realtime_latencies(hearing: Any, clips: list[Clip]) -> list[float]:
     """End of speech -> final result, fed at the pace of a live microphone (wall clock)."""
     out = []
@@ -508,6 +542,7 @@ def main() -> int:
     )
     human = human_clips(grammar, 10 if args.quick else None)
     synth = [] if args.no_synth else synth_clips(grammar, args.quick)
+    pains = [] if args.no_synth else pain_clips(args.quick)
     print(f"human-full: {len(human)} clips, {len({c.group for c in human})} speakers")
     first: float | None = None
     for name in engines:
@@ -559,6 +594,9 @@ def main() -> int:
             others = [(c, o) for c, o in outs if c.expected not in ("Stop", "PainStop")]
             silenced = sum(o.stopped for _, o in others)
             print(f"  other commands that silenced: {pct(silenced, len(others))}")
+        if pains:
+            report_pain_alone([(c, judge(decode(hearing, c), grammar, matcher, StopFusion()))
+                               for c in pains])  # fmt: skip
         seconds = 10 if args.quick else 60
         cpu, rss = listen_to_silence(hearing, seconds)
         print(

@@ -222,6 +222,30 @@ def test_a_pause_inside_next_step_does_not_cut_it_in_two(
         assert finals(feed(recognizer, wav_to_pcm16k(clip))) == ["next step"], voice
 
 
+@pytest.mark.parametrize("voice", ["en-us+klatt", "en-us+m4"])
+def test_that_hurts_said_alone_stops_the_coach(
+    recognizer: Recognizer, tmp_path: Path, voice: str
+) -> None:
+    """espeak-ng "that hurts" at 160 words a minute, made as the live benchmark makes
+    it. The stop model does not fire on a pain phrase, so the text has to catch it:
+    tiny.en writes these two voices' "that hurts" as "left words" / "at first", with
+    "that hurts" among its other readings. Through the session's StopPath with the
+    real grammar and CMUdict, that stops the coach, which then asks whether it hurt."""
+    from tests.support.coach_sim import grammar
+    from tests.support.live_harness import espeak_clip
+    from voice.listen.asr.matching import GrammarMatcher, Lexicon
+    from voice.session.stop_path import Silence, StopPath
+
+    if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
+        pytest.fail("espeak-ng and sox are needed (apt-get install espeak-ng sox)")
+    clip = espeak_clip("that hurts", tmp_path, voice, speed=160)
+    heard = [h for h in feed(recognizer, wav_to_pcm16k(clip)) if h.final and h.text]
+    assert heard, "nothing was heard"
+    matcher = GrammarMatcher.for_grammar(grammar(), Lexicon.bundled())
+    out = StopPath(grammar(), matcher=matcher).results(heard, 10.0, 1.0)
+    assert any(isinstance(d, Silence) for d in out), [(h.text, h.alternatives) for h in heard]
+
+
 def test_the_transcription_ahead_of_the_end_is_reported_at_once_as_a_partial(
     recognizer: Recognizer,
 ) -> None:

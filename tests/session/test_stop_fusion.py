@@ -192,6 +192,39 @@ def test_an_alternative_turns_nothing_into_a_stop_only_when_the_stop_model_fired
     assert Silence(pain=True, text="off") in path.results([fired], 10.0, 1.0)
 
 
+@pytest.mark.parametrize("reading", ["that hurts", "it hurts", "that is painful"])
+def test_a_pain_phrase_among_the_readings_stops_without_the_stop_model(
+    reading: str, matcher
+) -> None:
+    """Whisper wrote espeak-ng's "that hurts" as "at first", "that hurts" behind it;
+    the stop model does not fire on a pain phrase. Stopped as a stop: the coach asks
+    whether it hurt rather than lock the region on a second reading."""
+    hyp = Hypothesis("at first", True, 0.0, 0.6, stop_probability=0.05, alternatives=(reading,))
+    out = StopPath(grammar(), matcher=matcher, fusion=FUSION).results([hyp], 10.0, 1.0)
+    assert Silence(pain=False, text="at first") in out
+    assert heard(out) == ["Stop"]
+
+
+def test_a_command_reading_first_is_not_stopped_by_a_phrase_behind_it(matcher) -> None:
+    hyp = Hypothesis("at first", True, 0.0, 0.6, alternatives=("go back", "that hurts"))
+    out = StopPath(grammar(), matcher=matcher, fusion=FUSION).results([hyp], 10.0, 1.0)
+    assert heard(out) == ["Previous"] and not any(isinstance(d, Silence) for d in out)
+
+
+@pytest.mark.parametrize(
+    ("first", "reading"),
+    [("oh", "ouch ouch"), ("down on your spine", "stop on your spine"), ("off", "stop it")],
+)
+def test_a_one_word_pain_or_a_stop_among_the_readings_needs_the_stop_model(
+    first: str, reading: str, matcher
+) -> None:
+    """`pain_reading_words` counts words with repeats collapsed ("ouch ouch" is one);
+    a stop phrase behind the first reading is left to the stop model."""
+    hyp = Hypothesis(first, True, 0.0, 0.6, stop_probability=0.1, alternatives=(reading,))
+    path = StopPath(grammar(), matcher=matcher, fusion=FUSION)
+    assert not any(isinstance(d, Silence) for d in path.results([hyp], 10.0, 1.0))
+
+
 @pytest.mark.parametrize("noise", ["t", "tch", "hmm", "t t t"])
 def test_a_click_written_as_a_letter_is_not_answered(noise: str, matcher) -> None:
     """The live benchmark's sync click came back as "t" and "tch": the coach said

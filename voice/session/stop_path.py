@@ -38,7 +38,11 @@ benchmarks. It fuses:
 - the text's closeness to "stop": Whisper writes a clipped "stop" as "stock",
   "step", "start" or "store". Such a short transcript that is no command, heard
   while the stop model fired, is a stop; "go", "no" and "down", on which the
-  model also fires, sound nothing like "stop" and are commands or nothing.
+  model also fires, sound nothing like "stop" and are commands or nothing;
+- the engine's other readings of an utterance whose first is no command: a
+  pain phrase of two words or more among them stops as a stop (the coach asks
+  whether it hurt), with or without the stop model, which does not fire on
+  "that hurts"; a one-word one, or a stop phrase, only when the model fired.
 
 While the coach waits for an answer (`asked`: yes or no, a rating), an answer
 word the engine nearly wrote (`Hypothesis.answers`: Whisper's "no" behind the
@@ -61,6 +65,7 @@ from typing import Protocol
 
 from voice.coach.grammar import SAFETY_INTENTS, SIGNAL_INTENTS, YES_NO_INTENTS, Grammar, Parse
 from voice.listen.asr.matching import GrammarMatcher, is_wordless
+from voice.session.stop_settings import StopFusion, StopPathSettings
 
 __all__ = [
     "Decision",
@@ -81,53 +86,6 @@ __all__ = [
     "VerdictKind",
     "verdict",
 ]
-
-
-@dataclass(frozen=True)
-class StopPathSettings:
-    """Timing of the stop path (seconds of the caller's clock)."""
-
-    release_s: float = 1.2
-    """Seconds a pre-trigger duck waits for the recognizer to confirm a stop."""
-    partial_window_s: float = 1.0
-    """Seconds of audio a partial result is judged over (partials carry no timing)."""
-    max_utterance_s: float = 4.0
-    """Seconds of one utterance after which it is cut (ended and its result taken),
-    unless a partial came or the stop model fired in the last `cut_quiet_s`.
-
-    Under the coach's own voice the endpointer may never see the end of an
-    utterance, and a recognizer reports one stop per utterance at most. Only an
-    utterance this long is cut: cutting on a timer alone once fell in the middle
-    of a user's "stop" and lost it."""
-    cut_quiet_s: float = 1.0
-    """Seconds without a partial or a stop-model trigger before a long utterance is cut."""
-    confirm_s: float = 1.5
-    """Seconds a stop/pain partial waits for its final before it is acted on as heard."""
-    deaf_s: float = 10.0
-    """Seconds after the recognizer failed during which a stop-model trigger alone is a
-    stop: nothing could confirm it, and a stop must never wait for a broken engine."""
-
-
-@dataclass(frozen=True)
-class StopFusion:
-    """When a transcript that is no command still counts as a stop (see module doc)."""
-
-    model_probability: float = 0.5
-    """0..1: the stop model's highest probability over the utterance must reach this."""
-    min_similarity: float = 0.4
-    """0..1: how much a word (or two) of the transcript must sound like "stop".
-    Other words the model fires on ("up", "on", "go") score 0.25 at most; "start",
-    "store", "stock", "step" 0.5 to 0.75."""
-    max_words: int = 2
-    """Longer transcripts are speech about something else, not a clipped "stop"."""
-    answer_margin: float = 1.5
-    """How far (log-probability) below the reading an answer word the engine also
-    saw (`Hypothesis.answers`) may lie and still be taken, while the coach waits
-    for that answer: "no" written "now" after "did that hurt?"."""
-    answer_similarity: float = 0.5
-    """0..1: how much the reading must also sound like that answer word ("now" and
-    "no" 0.5, "knows" 0.67; "i'm", "okay", "you", which Whisper writes for
-    silence and breath, 0)."""
 
 
 # ----- decisions -----
@@ -527,9 +485,11 @@ class StopPath:
             return self._unasked_answer(hyp, heard, found, asked) or found
         # The engine's other readings of the same audio, most likely first, matched
         # without the fusion (it weighed the first). A stop may turn out to be a pain
-        # stop ("stop methods" / "stop that hurts"); nothing may turn into a stop or
-        # pain only when the stop model fired too: "off" and "up" have "ouch" among
-        # their readings (measured on human-full).
+        # stop ("stop methods" / "stop that hurts"). Nothing turns into a stop or pain
+        # by another reading unless the stop model fired too ("off" and "up" have
+        # "ouch" among their readings, measured on human-full), or that reading is a
+        # pain phrase of a few words, on which the model never fires: then a stop,
+        # and the coach asks whether it hurt.
         fired = probability is not None and probability >= self.fusion.model_probability
         for other in getattr(hyp, "alternatives", ()):
             again = verdict(other, None, self.grammar, self.matcher, self.fusion, asked)
@@ -538,6 +498,11 @@ class StopPath:
                     return again
             elif again.kind is VerdictKind.COMMAND or (again.safety and fired):
                 return again
+            elif (
+                again.kind is VerdictKind.PAIN
+                and len(GrammarMatcher.words(other)) >= self.fusion.pain_reading_words
+            ):
+                return Verdict(VerdictKind.STOP, Parse("Stop", {}, heard))
         return found
 
     def _unasked_answer(
