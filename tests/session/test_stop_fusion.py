@@ -205,8 +205,21 @@ def test_a_pain_phrase_among_the_readings_stops_without_the_stop_model(
     assert heard(out) == ["Stop"]
 
 
-def test_a_command_reading_first_is_not_stopped_by_a_phrase_behind_it(matcher) -> None:
+def test_a_pain_reading_outranks_a_command_reading_before_it(matcher) -> None:
+    """Stopping on a "go back" costs a question; going on over a "that hurts" does not."""
     hyp = Hypothesis("at first", True, 0.0, 0.6, alternatives=("go back", "that hurts"))
+    out = StopPath(grammar(), matcher=matcher, fusion=FUSION).results([hyp], 10.0, 1.0)
+    assert heard(out) == ["Stop"] and Silence(pain=False, text="at first") in out
+
+
+def test_with_the_stop_model_fired_a_pain_reading_is_a_pain_stop(matcher) -> None:
+    hyp = Hypothesis("at first", True, 0.0, 0.6, stop_probability=0.9, alternatives=("it hurts",))
+    out = StopPath(grammar(), matcher=matcher, fusion=FUSION).results([hyp], 10.0, 1.0)
+    assert heard(out) == ["PainStop"] and Silence(pain=True, text="at first") in out
+
+
+def test_a_command_reading_is_taken_when_no_pain_reading_is_behind_it(matcher) -> None:
+    hyp = Hypothesis("at first", True, 0.0, 0.6, alternatives=("go back", "ouch"))
     out = StopPath(grammar(), matcher=matcher, fusion=FUSION).results([hyp], 10.0, 1.0)
     assert heard(out) == ["Previous"] and not any(isinstance(d, Silence) for d in out)
 

@@ -489,20 +489,25 @@ class StopPath:
         # by another reading unless the stop model fired too ("off" and "up" have
         # "ouch" among their readings, measured on human-full), or that reading is a
         # pain phrase of a few words, on which the model never fires: then a stop,
-        # and the coach asks whether it hurt.
+        # and the coach asks whether it hurt. Such a pain reading outranks a command
+        # reading before it: stopping on a "next step" costs a question, going on
+        # over a "that hurts" costs the user.
         fired = probability is not None and probability >= self.fusion.model_probability
-        for other in getattr(hyp, "alternatives", ()):
-            again = verdict(other, None, self.grammar, self.matcher, self.fusion, asked)
-            if found.kind is VerdictKind.STOP:
-                if again.kind is VerdictKind.PAIN:
-                    return again
-            elif again.kind is VerdictKind.COMMAND or (again.safety and fired):
-                return again
-            elif (
+        others = [
+            (other, verdict(other, None, self.grammar, self.matcher, self.fusion, asked))
+            for other in getattr(hyp, "alternatives", ())
+        ]
+        if found.kind is VerdictKind.STOP:
+            return next((again for _, again in others if again.kind is VerdictKind.PAIN), found)
+        for other, again in others:
+            if (
                 again.kind is VerdictKind.PAIN
                 and len(GrammarMatcher.words(other)) >= self.fusion.pain_reading_words
             ):
-                return Verdict(VerdictKind.STOP, Parse("Stop", {}, heard))
+                return again if fired else Verdict(VerdictKind.STOP, Parse("Stop", {}, heard))
+        for _, again in others:
+            if again.kind is VerdictKind.COMMAND or (again.safety and fired):
+                return again
         return found
 
     def _unasked_answer(
