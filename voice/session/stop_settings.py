@@ -59,8 +59,9 @@ class StopFusion:
     """Words a pain phrase among the engine's other readings of an utterance needs
     to stop the coach when its first reading is no command, with or without the
     stop model, which does not fire on a pain phrase (espeak-ng "that hurts"
-    written "at first", "that hurts" behind it). It stops as a stop, so the coach
-    asks whether it hurt: the evidence is a second reading. One word is not
+    written "at first", "that hurts" behind it), and outranks a command among
+    them. It stops as a stop, so the coach asks whether it hurt: the evidence is a
+    second reading (a pain stop when the stop model fired too). One word is not
     enough: "off" and "up" have "ouch" among their readings. Stop phrases are
     left to the stop model: "stop on your spine" was a reading of "down on your
     spine". Measured: human-full has no such reading, clean or at 10 dB (10
