@@ -16,12 +16,13 @@ import numpy as np
 import pytest
 
 from tests.support.asr_helpers import feed, vendored_clips
+from tests.support.coach_sim import grammar
 from tests.support.loopback import serve
 from voice.errors import BadInput
 from voice.listen.asr import whisper_model
 from voice.listen.asr.base import Hypothesis, Recognizer
 from voice.listen.asr.engines import create_recognizer
-from voice.listen.asr.matching import collapse_repeats
+from voice.listen.asr.matching import GrammarMatcher, Lexicon, collapse_repeats
 from voice.listen.audio_input import wav_to_pcm16k
 
 if importlib.util.find_spec("faster_whisper") is None:
@@ -42,6 +43,12 @@ def recognizer() -> Iterator[Recognizer]:
     engine = create_recognizer("whisper", None, ["stop", "yes", "no"], notice=None)
     yield engine
     engine.close()  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="module")
+def matcher() -> GrammarMatcher:
+    """The session's grammar match (real grammar, CMUdict), loaded once for the module."""
+    return GrammarMatcher.for_grammar(grammar(), Lexicon.bundled())
 
 
 def finals(results: list[Hypothesis]) -> list[str]:
@@ -182,15 +189,13 @@ def test_a_real_answer_carries_no_other_answers(recognizer: Recognizer) -> None:
 
 
 def test_a_real_no_written_now_is_taken_for_no_unless_a_signal_is_awaited(
-    recognizer: Recognizer,
+    recognizer: Recognizer, matcher: GrammarMatcher
 ) -> None:
     """A human "no" that tiny.en writes "now", through the engine and the session's
     StopPath with the real grammar and CMUdict: asked for a yes or no, or asked
     nothing, it is the "no"; only while a step waits for the partner's signal is it
     the "now"."""
-    from tests.support.coach_sim import grammar
     from voice.coach.dialogue import ASKED_SIGNAL, ASKED_YES_NO
-    from voice.listen.asr.matching import GrammarMatcher, Lexicon
     from voice.session.stop_path import Hear, StopFusion, StopPath
 
     clip = vendored_clips("no_heard_now")[0]
@@ -198,7 +203,6 @@ def test_a_real_no_written_now_is_taken_for_no_unless_a_signal_is_awaited(
     assert [h.text for h in heard] == ["now"]
     margin = StopFusion().answer_margin
     assert [word for word, gap in heard[0].answers if gap >= -margin] == ["no"]
-    matcher = GrammarMatcher.for_grammar(grammar(), Lexicon.bundled())
     for asked, intent in ((ASKED_YES_NO, "No"), (frozenset(), "No"), (ASKED_SIGNAL, "Now")):
         path = StopPath(grammar(), matcher=matcher, asked=lambda asked=asked: asked)
         hear = next(d for d in path.results(heard, 10.0, 1.0) if isinstance(d, Hear))
@@ -224,16 +228,14 @@ def test_a_pause_inside_next_step_does_not_cut_it_in_two(
 
 @pytest.mark.parametrize("voice", ["en-us+klatt", "en-us+m4"])
 def test_that_hurts_said_alone_stops_the_coach(
-    recognizer: Recognizer, tmp_path: Path, voice: str
+    recognizer: Recognizer, matcher: GrammarMatcher, tmp_path: Path, voice: str
 ) -> None:
     """espeak-ng "that hurts" at 160 words a minute, made as the live benchmark makes
     it. The stop model does not fire on a pain phrase, so the text has to catch it:
     tiny.en writes these two voices' "that hurts" as "left words" / "at first", with
     "that hurts" among its other readings. Through the session's StopPath with the
     real grammar and CMUdict, that stops the coach, which then asks whether it hurt."""
-    from tests.support.coach_sim import grammar
     from tests.support.live_harness import espeak_clip
-    from voice.listen.asr.matching import GrammarMatcher, Lexicon
     from voice.session.stop_path import Silence, StopPath
 
     if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
@@ -241,7 +243,6 @@ def test_that_hurts_said_alone_stops_the_coach(
     clip = espeak_clip("that hurts", tmp_path, voice, speed=160)
     heard = [h for h in feed(recognizer, wav_to_pcm16k(clip)) if h.final and h.text]
     assert heard, "nothing was heard"
-    matcher = GrammarMatcher.for_grammar(grammar(), Lexicon.bundled())
     out = StopPath(grammar(), matcher=matcher).results(heard, 10.0, 1.0)
     assert any(isinstance(d, Silence) for d in out), [(h.text, h.alternatives) for h in heard]
 
