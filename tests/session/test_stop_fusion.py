@@ -224,6 +224,20 @@ def test_a_command_reading_is_taken_when_no_pain_reading_is_behind_it(matcher) -
     assert heard(out) == ["Previous"] and not any(isinstance(d, Silence) for d in out)
 
 
+@pytest.mark.parametrize("reading", ["ouch", "stop"])
+def test_with_the_stop_model_fired_a_one_word_safety_reading_outranks_a_command_reading(
+    reading: str, matcher
+) -> None:
+    """The same rule as for a pain phrase of a few words: with the model fired, going on
+    over an "ouch" costs the user more than a stop on a "go back" costs a question."""
+    hyp = Hypothesis(
+        "at first", True, 0.0, 0.6, stop_probability=0.9, alternatives=("go back", reading)
+    )
+    out = StopPath(grammar(), matcher=matcher, fusion=FUSION).results([hyp], 10.0, 1.0)
+    assert heard(out) == [{"ouch": "PainStop", "stop": "Stop"}[reading]]
+    assert any(isinstance(d, Silence) for d in out)
+
+
 @pytest.mark.parametrize(
     ("first", "reading"),
     [("oh", "ouch ouch"), ("down on your spine", "stop on your spine"), ("off", "stop it")],

@@ -43,6 +43,7 @@ benchmarks. It fuses:
   pain phrase of two words or more among them stops as a stop (the coach asks
   whether it hurt), with or without the stop model, which does not fire on
   "that hurts"; a one-word one, or a stop phrase, only when the model fired.
+  Either outranks a command reading before it.
 
 While the coach waits for an answer (`asked`: yes or no, a rating), an answer
 word the engine nearly wrote (`Hypothesis.answers`: Whisper's "no" behind the
@@ -489,7 +490,7 @@ class StopPath:
         # by another reading unless the stop model fired too ("off" and "up" have
         # "ouch" among their readings, measured on human-full), or that reading is a
         # pain phrase of a few words, on which the model never fires: then a stop,
-        # and the coach asks whether it hurt. Such a pain reading outranks a command
+        # and the coach asks whether it hurt. Such a safety reading outranks a command
         # reading before it: stopping on a "next step" costs a question, going on
         # over a "that hurts" costs the user.
         fired = probability is not None and probability >= self.fusion.model_probability
@@ -505,10 +506,11 @@ class StopPath:
                 and len(GrammarMatcher.words(other)) >= self.fusion.pain_reading_words
             ):
                 return again if fired else Verdict(VerdictKind.STOP, Parse("Stop", {}, heard))
-        for _, again in others:
-            if again.kind is VerdictKind.COMMAND or (again.safety and fired):
-                return again
-        return found
+        if fired:
+            safe = next((again for _, again in others if again.safety), None)
+            if safe is not None:
+                return safe
+        return next((again for _, again in others if again.kind is VerdictKind.COMMAND), found)
 
     def _unasked_answer(
         self, hyp: Result, heard: str, found: Verdict, asked: frozenset[str]

@@ -62,7 +62,8 @@ class StopFusion:
     written "at first", "that hurts" behind it), and outranks a command among
     them. It stops as a stop, so the coach asks whether it hurt: the evidence is a
     second reading (a pain stop when the stop model fired too). One word is not
-    enough: "off" and "up" have "ouch" among their readings. Stop phrases are
+    enough without the stop model: "off" and "up" have "ouch" among their
+    readings (with it, any stop or pain reading stops, over a command too). Stop phrases are
     left to the stop model: "stop on your spine" was a reading of "down on your
     spine". Measured: human-full has no such reading, clean or at 10 dB (10
     clips of each have a one-word one); of 300 snippets of the article read
